@@ -1,0 +1,160 @@
+//! Decodes one psample generic netlink message in place.
+
+use super::attrs::{flag_of, u16_of, u16_or_u32_of, u32_of, u64_of, Attrs, DecodeError};
+use super::tunnel::{decode_tunnel, Tunnel};
+use crate::uapi::{attr as a, cmd, ATTRS_OFFSET, NLMSG_HDRLEN};
+
+/// What a record is: a packet sample, or a group lifecycle event from the `config` group.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum RecordKind {
+    #[default]
+    Sample = 0,
+    GroupCreated = 1,
+    GroupDeleted = 2,
+}
+
+/// One decoded record. Slices borrow the bytes it was decoded from.
+///
+/// `fields` has bit N set when `PSAMPLE_ATTR` N was present, so an absent attribute and a zero value
+/// are told apart. Integers are in host byte order. The transport fields (`nsid`, `sender_portid`,
+/// `truncated`) come from the socket, not the message; `decode_message` leaves them at their
+/// "none" values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sample<'a> {
+    pub kind: RecordKind,
+    pub fields: u64,
+    pub iifindex: u32,
+    pub oifindex: u32,
+    pub orig_size: u32,
+    pub group: u32,
+    pub group_seq: u32,
+    pub rate: u32,
+    pub group_refcount: u32,
+    pub out_tc: u16,
+    pub proto: u16,
+    pub out_tc_occ: u64,
+    pub latency_ns: u64,
+    pub timestamp_ns: u64,
+    pub data: &'a [u8],
+    pub user_cookie: &'a [u8],
+    pub tunnel: Tunnel<'a>,
+    /// Source network namespace id (`NETLINK_LISTEN_ALL_NSID`), -1 when none.
+    pub nsid: i32,
+    /// Netlink port id of the sender: 0 for the kernel.
+    pub sender_portid: u32,
+    /// The datagram did not fit the receive buffer (never expected: buffers hold the largest sample).
+    pub truncated: bool,
+}
+
+impl Default for Sample<'_> {
+    fn default() -> Self {
+        Sample {
+            kind: RecordKind::Sample,
+            fields: 0,
+            iifindex: 0,
+            oifindex: 0,
+            orig_size: 0,
+            group: 0,
+            group_seq: 0,
+            rate: 0,
+            group_refcount: 0,
+            out_tc: 0,
+            proto: 0,
+            out_tc_occ: 0,
+            latency_ns: 0,
+            timestamp_ns: 0,
+            data: &[],
+            user_cookie: &[],
+            tunnel: Tunnel::default(),
+            nsid: -1,
+            sender_portid: 0,
+            truncated: false,
+        }
+    }
+}
+
+impl Sample<'_> {
+    pub fn has(&self, attr: u16) -> bool {
+        attr < 64 && self.fields & (1 << attr) != 0
+    }
+
+    /// The sampling rate as "1 in N" whatever the producer sent: when `SAMPLE_PROBABILITY` is set,
+    /// `rate` is a probability scaled to 0..=u32::MAX and is turned into the nearest N (0 when the
+    /// probability is 0: nothing is sampled).
+    pub fn one_in_n(&self) -> u32 {
+        effective_rate(self.rate, self.has(a::SAMPLE_PROBABILITY))
+    }
+}
+
+pub fn effective_rate(rate: u32, is_probability: bool) -> u32 {
+    if !is_probability {
+        return rate;
+    }
+    if rate == 0 {
+        return 0;
+    }
+    let n = (u64::from(u32::MAX) + u64::from(rate) / 2) / u64::from(rate);
+    n.clamp(1, u64::from(u32::MAX)) as u32
+}
+
+/// The netlink and genetlink headers of a message: `(nlmsg_type, genl cmd, message bytes)`.
+/// `bytes` may hold more after the message; the returned slice is cut to `nlmsg_len`.
+pub fn split_header(bytes: &[u8]) -> Result<(u16, u8, &[u8]), DecodeError> {
+    if bytes.len() < ATTRS_OFFSET {
+        return Err(DecodeError::ShortHeader);
+    }
+    let len = u32::from_ne_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
+    if len < ATTRS_OFFSET || len > bytes.len() {
+        return Err(DecodeError::BadMessageLength);
+    }
+    let ty = u16::from_ne_bytes([bytes[4], bytes[5]]);
+    Ok((ty, bytes[NLMSG_HDRLEN], &bytes[..len]))
+}
+
+/// Decodes one psample message (`PSAMPLE_CMD_SAMPLE`, or a `NEW_GROUP`/`DEL_GROUP` event).
+///
+/// The family id is not checked here (a capture may come from another boot); the receive loop
+/// checks it. Unknown attributes and `PAD` are skipped; attribute order is not assumed.
+pub fn decode_message(bytes: &[u8]) -> Result<Sample<'_>, DecodeError> {
+    let (ty, command, msg) = split_header(bytes)?;
+    if ty < 0x10 {
+        return Err(DecodeError::NotPsample); // NLMSG_NOOP/ERROR/DONE/OVERRUN
+    }
+    let kind = match command {
+        cmd::SAMPLE => RecordKind::Sample,
+        cmd::NEW_GROUP => RecordKind::GroupCreated,
+        cmd::DEL_GROUP => RecordKind::GroupDeleted,
+        _ => return Err(DecodeError::NotPsample),
+    };
+    let mut s = Sample { kind, ..Sample::default() };
+    decode_attrs(&msg[ATTRS_OFFSET..], &mut s)?;
+    Ok(s)
+}
+
+fn decode_attrs<'a>(attrs: &'a [u8], s: &mut Sample<'a>) -> Result<(), DecodeError> {
+    for item in Attrs::new(attrs) {
+        let (ty, p) = item?;
+        match ty {
+            a::IIFINDEX => s.iifindex = u16_or_u32_of(ty, p)?,
+            a::OIFINDEX => s.oifindex = u16_or_u32_of(ty, p)?,
+            a::ORIGSIZE => s.orig_size = u32_of(ty, p)?,
+            a::SAMPLE_GROUP => s.group = u32_of(ty, p)?,
+            a::GROUP_SEQ => s.group_seq = u32_of(ty, p)?,
+            a::SAMPLE_RATE => s.rate = u32_of(ty, p)?,
+            a::DATA => s.data = p,
+            a::GROUP_REFCOUNT => s.group_refcount = u32_of(ty, p)?,
+            a::TUNNEL => s.tunnel = decode_tunnel(p)?,
+            a::OUT_TC => s.out_tc = u16_of(ty, p)?,
+            a::OUT_TC_OCC => s.out_tc_occ = u64_of(ty, p)?,
+            a::LATENCY => s.latency_ns = u64_of(ty, p)?,
+            a::TIMESTAMP => s.timestamp_ns = u64_of(ty, p)?,
+            a::PROTO => s.proto = u16_of(ty, p)?,
+            a::USER_COOKIE => s.user_cookie = p,
+            a::SAMPLE_PROBABILITY => flag_of(ty, p)?,
+            _ => continue, // PAD and attributes newer than this library
+        }
+        s.fields |= 1 << ty;
+    }
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! Conversions between the C structs and the safe core's types.
+
+use super::types::*;
+use crate::decode::{effective_rate, Sample, Tunnel};
+use crate::error::{Errno, Result};
+use crate::stats::Stats;
+use crate::subscription::Options;
+use crate::GroupInfo;
+
+fn ptr_or_null(s: &[u8]) -> *const u8 {
+    if s.is_empty() { std::ptr::null() } else { s.as_ptr() }
+}
+
+pub fn tunnel_to_c(t: &Tunnel<'_>) -> psample_tunnel {
+    psample_tunnel {
+        id: t.id,
+        geneve_opts: ptr_or_null(t.geneve_opts),
+        erspan_opts: ptr_or_null(t.erspan_opts),
+        fields: t.fields,
+        geneve_opts_len: t.geneve_opts.len() as u32,
+        erspan_opts_len: t.erspan_opts.len() as u32,
+        ipv4_src: t.ipv4_src,
+        ipv4_dst: t.ipv4_dst,
+        ipv6_src: t.ipv6_src,
+        ipv6_dst: t.ipv6_dst,
+        tp_src: t.tp_src,
+        tp_dst: t.tp_dst,
+        tos: t.tos,
+        ttl: t.ttl,
+        reserved: [0; 6],
+    }
+}
+
+pub fn packet_to_c(s: &Sample<'_>) -> psample_packet {
+    let mut flags = 0;
+    if s.truncated {
+        flags |= PSAMPLE_PKT_F_TRUNCATED;
+    }
+    if s.sender_portid != 0 {
+        flags |= PSAMPLE_PKT_F_USERSPACE;
+    }
+    psample_packet {
+        fields: s.fields,
+        timestamp_ns: s.timestamp_ns,
+        latency_ns: s.latency_ns,
+        out_tc_occ: s.out_tc_occ,
+        data: ptr_or_null(s.data),
+        user_cookie: ptr_or_null(s.user_cookie),
+        kind: s.kind as u32,
+        flags,
+        group: s.group,
+        group_seq: s.group_seq,
+        rate: s.rate,
+        orig_size: s.orig_size,
+        data_len: s.data.len() as u32,
+        iifindex: s.iifindex,
+        oifindex: s.oifindex,
+        user_cookie_len: s.user_cookie.len() as u32,
+        group_refcount: s.group_refcount,
+        sender_portid: s.sender_portid,
+        nsid: s.nsid,
+        out_tc: s.out_tc,
+        proto: s.proto,
+        tunnel: tunnel_to_c(&s.tunnel),
+    }
+}
+
+pub fn effective_rate_of(p: &psample_packet) -> u32 {
+    effective_rate(p.rate, p.fields & PSAMPLE_FIELD_SAMPLE_PROBABILITY != 0)
+}
+
+/// Checks a `psample_opts` (already copied in, zero-extended) and turns it into core options.
+/// `groups` is the caller's group list, already read.
+pub fn options_from_c(o: &psample_opts, groups: Vec<u32>) -> Result<Options> {
+    let f = o.flags;
+    if f & !PSAMPLE_SUB_ALL_FLAGS != 0 || o.reserved != 0 {
+        return Err(Errno(libc::EINVAL));
+    }
+    if o.rcvbuf > PSAMPLE_MAX_RCVBUF || o.batch > PSAMPLE_MAX_BATCH || o.n_groups > PSAMPLE_MAX_GROUPS {
+        return Err(Errno(libc::EINVAL));
+    }
+    let netns_fd = if f & PSAMPLE_SUB_NETNS_FD != 0 {
+        if o.netns_fd < 0 {
+            return Err(Errno(libc::EBADF));
+        }
+        Some(o.netns_fd)
+    } else {
+        None
+    };
+    if f & PSAMPLE_SUB_NO_SAMPLES != 0 && f & PSAMPLE_SUB_CONFIG_EVENTS == 0 {
+        return Err(Errno(libc::EINVAL)); // nothing to receive
+    }
+    Ok(Options {
+        nonblocking: f & PSAMPLE_SUB_NONBLOCK != 0,
+        rcvbuf: o.rcvbuf,
+        enobufs: f & PSAMPLE_SUB_ENOBUFS != 0,
+        groups,
+        netns_fd,
+        all_netns: f & PSAMPLE_SUB_ALL_NETNS != 0,
+        accept_userspace: f & PSAMPLE_SUB_ACCEPT_USERSPACE != 0,
+        config_events: f & PSAMPLE_SUB_CONFIG_EVENTS != 0,
+        no_samples: f & PSAMPLE_SUB_NO_SAMPLES != 0,
+        resubscribe: f & PSAMPLE_SUB_RESUBSCRIBE != 0,
+        batch: o.batch,
+    })
+}
+
+pub fn stats_to_c(st: &Stats) -> psample_stats {
+    psample_stats {
+        size: std::mem::size_of::<psample_stats>(),
+        delivered: st.delivered,
+        kernel_drops: st.kernel_drops,
+        seq_gaps: st.seq_gaps,
+        truncated: st.truncated,
+        decode_errors: st.decode_errors,
+        enobufs: st.enobufs,
+        rejected_userspace: st.rejected_userspace,
+        config_events: st.config_events,
+        family_removed: st.family_removed,
+        resubscribed: st.resubscribed,
+        rcvbuf: st.rcvbuf,
+        groups_tracked: st.groups_tracked,
+    }
+}
+
+pub fn group_to_c(g: &GroupInfo) -> psample_group_info {
+    psample_group_info { group: g.group, refcount: g.refcount, next_seq: g.next_seq, reserved: 0 }
+}

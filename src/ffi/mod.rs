@@ -1,0 +1,297 @@
+//! The C API of libpsample. Every function here only checks pointers and sizes, converts, calls the
+//! safe core and maps errors to `-errno` (also stored in `errno`). No logic lives here.
+
+#![allow(non_camel_case_types)]
+
+mod convert;
+pub mod types;
+
+use std::ffi::{c_char, c_int, c_void};
+use std::mem::size_of;
+
+use crate::decode::decode_message;
+use crate::error::{message, Errno};
+use crate::subscription::{self, Subscription};
+use convert::*;
+use types::*;
+
+/// A subscription to psample samples: one netlink socket and its receive buffers. Opaque; create
+/// with psample_subscribe(), free with psample_close(). Not thread-safe: use one handle per thread
+/// (handles are independent).
+pub struct psample_sub {
+    inner: Subscription,
+}
+
+/// Stores `err` in errno and returns it negated.
+fn fail(err: Errno) -> c_int {
+    // SAFETY: __errno_location returns the calling thread's errno slot, always valid to write.
+    unsafe { *libc::__errno_location() = err.0 };
+    -err.0
+}
+
+/// Reads a caller struct of `size` bytes into a zeroed `T` (fields the caller does not know stay
+/// zero). Bytes past `T` must be zero. `T` must be valid when all-zero.
+///
+/// # Safety
+/// `ptr` must be valid for reads of `size` bytes.
+unsafe fn read_extensible<T: Copy>(ptr: *const u8, size: usize, min: usize) -> Result<T, Errno> {
+    if size < min {
+        return Err(Errno(libc::EINVAL));
+    }
+    // SAFETY: callers only use plain C structs of integers and pointers, valid when all-zero.
+    let mut value: T = unsafe { std::mem::zeroed() };
+    let known = size.min(size_of::<T>());
+    // SAFETY: `ptr` is readable for `size >= known` bytes (caller contract); `value` is a local of
+    // `size_of::<T>() >= known` bytes; the two cannot overlap.
+    unsafe { std::ptr::copy_nonoverlapping(ptr, (&mut value as *mut T).cast::<u8>(), known) };
+    if size > known {
+        // SAFETY: the bytes from `known` to `size` are inside the caller's `size`-byte struct.
+        let tail = unsafe { std::slice::from_raw_parts(ptr.add(known), size - known) };
+        if tail.iter().any(|b| *b != 0) {
+            return Err(Errno(libc::EINVAL));
+        }
+    }
+    Ok(value)
+}
+
+/// Writes the first `min(size, sizeof T)` bytes of `value` to `dst`; the caller's bytes past that
+/// are left untouched.
+///
+/// # Safety
+/// `dst` must be valid for writes of `size` bytes.
+unsafe fn write_prefix<T>(value: &T, dst: *mut u8, size: usize) {
+    let n = size.min(size_of::<T>());
+    // SAFETY: `value` is readable for size_of::<T>() >= n bytes and `dst` writable for size >= n
+    // bytes (caller contract); a Rust local and the caller's buffer do not overlap.
+    unsafe { std::ptr::copy_nonoverlapping((value as *const T).cast::<u8>(), dst, n) };
+}
+
+/// Reads `opts` (NULL: defaults) and the group list it points to.
+///
+/// # Safety
+/// `opts` is NULL or points to a `struct psample_opts` of at least `opts->size` bytes whose
+/// `groups` is NULL or points to `n_groups` readable `uint32_t`s.
+unsafe fn read_options(opts: *const psample_opts) -> Result<subscription::Options, Errno> {
+    if opts.is_null() {
+        return Ok(subscription::Options::default());
+    }
+    // SAFETY: non-null; `size` is the struct's first field, present in every version.
+    let size = unsafe { std::ptr::read_unaligned(opts.cast::<usize>()) };
+    // SAFETY: the caller promises `size` readable bytes at `opts`.
+    let o: psample_opts = unsafe { read_extensible(opts.cast(), size, PSAMPLE_OPTS_SIZE_V1)? };
+    let groups = if o.n_groups == 0 {
+        Vec::new()
+    } else if o.groups.is_null() || o.n_groups > PSAMPLE_MAX_GROUPS {
+        return Err(Errno(libc::EINVAL));
+    } else {
+        // SAFETY: non-null, and the caller promises `n_groups` readable u32s (bounded above).
+        unsafe { std::slice::from_raw_parts(o.groups, o.n_groups as usize) }.to_vec()
+    };
+    options_from_c(&o, groups)
+}
+
+/// Subscribes to psample samples and stores a new handle in `*out`.
+///
+/// `opts` may be NULL for the defaults: blocking, every group, this network namespace, kernel
+/// senders only, a 32 MiB receive buffer, overruns counted rather than reported.
+///
+/// Returns 0, or a negative errno (also stored in `errno`): `-ENOENT` when psample is not in the
+/// kernel (load the psample module), `-EPERM` without CAP_NET_ADMIN, `-EINVAL` for a NULL `out`
+/// or bad `opts`, `-EBADF` for a bad `netns_fd`. psample_strerror() explains each. `*out` is set
+/// to NULL on failure.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn psample_subscribe(out: *mut *mut psample_sub, opts: *const psample_opts) -> c_int {
+    if out.is_null() {
+        return fail(Errno(libc::EINVAL));
+    }
+    // SAFETY: `out` is non-null and the caller promises it is writable.
+    unsafe { out.write(std::ptr::null_mut()) };
+    // SAFETY: forwarded caller contract for `opts`.
+    let options = match unsafe { read_options(opts) } {
+        Ok(o) => o,
+        Err(e) => return fail(e),
+    };
+    match Subscription::open(options) {
+        Ok(inner) => {
+            // SAFETY: as above; ownership of the box passes to the caller until psample_close().
+            unsafe { out.write(Box::into_raw(Box::new(psample_sub { inner }))) };
+            0
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// Receives up to `n` records into `pkts`, an array of `n` elements of `pkt_size` bytes each
+/// (pass `sizeof(struct psample_packet)`; the library writes `min(pkt_size, its own size)` bytes
+/// per element and leaves the rest of each element untouched).
+///
+/// Blocks until at least one record is queued, then takes what is queued, up to `n` (and the
+/// handle's batch size), without blocking again. Returns the number of records filled (>= 1),
+/// 0 when `n` is 0, or a negative errno: `-EAGAIN` (nonblocking handle, nothing queued), `-EINTR`
+/// (a signal arrived first), `-ENOBUFS` (only with `PSAMPLE_SUB_ENOBUFS`), `-ENODEV` (the psample
+/// module was unloaded), `-EINVAL` (NULL `sub`, NULL `pkts` with `n > 0`, `pkt_size` below
+/// `PSAMPLE_PACKET_SIZE_V1`).
+///
+/// Pointers in the filled packets stay valid until the next psample_recv() or psample_close() on
+/// this handle.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn psample_recv(sub: *mut psample_sub, pkts: *mut psample_packet, n: usize, pkt_size: usize) -> c_int {
+    if sub.is_null() || pkt_size < PSAMPLE_PACKET_SIZE_V1 {
+        return fail(Errno(libc::EINVAL));
+    }
+    if n == 0 {
+        return 0;
+    }
+    if pkts.is_null() || n.checked_mul(pkt_size).map_or(true, |b| b > isize::MAX as usize) {
+        return fail(Errno(libc::EINVAL));
+    }
+    // SAFETY: non-null; the caller owns the handle and does not use it from another thread.
+    let sub = unsafe { &mut (*sub).inner };
+    let base = pkts.cast::<u8>();
+    let mut filled = 0usize;
+    let result = sub.recv(n, |sample| {
+        if filled < n {
+            let pkt = packet_to_c(sample);
+            // SAFETY: element `filled < n` lies inside the caller's array of `n * pkt_size` bytes.
+            unsafe { write_prefix(&pkt, base.add(filled * pkt_size), pkt_size) };
+            filled += 1;
+        }
+    });
+    match result {
+        Ok(_) => filled as c_int,
+        Err(e) => fail(e),
+    }
+}
+
+/// The handle's socket descriptor, for poll/epoll (POLLIN). Owned by the handle: do not close it or
+/// read from it. `-EINVAL` for a NULL `sub`.
+#[no_mangle]
+pub unsafe extern "C" fn psample_fd(sub: *const psample_sub) -> c_int {
+    if sub.is_null() {
+        return fail(Errno(libc::EINVAL));
+    }
+    // SAFETY: non-null handle from psample_subscribe().
+    unsafe { (*sub).inner.fd() }
+}
+
+/// Closes the handle and frees it. NULL is a no-op. Pointers from earlier psample_recv() calls
+/// become invalid.
+#[no_mangle]
+pub unsafe extern "C" fn psample_close(sub: *mut psample_sub) {
+    if !sub.is_null() {
+        // SAFETY: `sub` came from Box::into_raw in psample_subscribe() and is closed once.
+        drop(unsafe { Box::from_raw(sub) });
+    }
+}
+
+/// Fills `*st` (`size` = `sizeof(struct psample_stats)`) with the handle's loss accounting. Writes
+/// `min(size, its own size)` bytes and sets `st->size` to that when it fits. Returns 0, or
+/// `-EINVAL` for NULL pointers or `size` below `PSAMPLE_STATS_SIZE_V1`.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn psample_stats(sub: *const psample_sub, st: *mut psample_stats, size: usize) -> c_int {
+    if sub.is_null() || st.is_null() || size < PSAMPLE_STATS_SIZE_V1 {
+        return fail(Errno(libc::EINVAL));
+    }
+    // SAFETY: non-null handle from psample_subscribe().
+    let mut out = stats_to_c(&unsafe { &*sub }.inner.stats());
+    out.size = size.min(size_of::<psample_stats>());
+    // SAFETY: the caller promises `size` writable bytes at `st`.
+    unsafe { write_prefix(&out, st.cast(), size) };
+    0
+}
+
+/// Decodes one netlink message (`len` bytes at `msg`, e.g. captured with nlmon) into `*pkt`
+/// (`pkt_size` = `sizeof(struct psample_packet)`). Pointers in `*pkt` point into `msg`.
+///
+/// Returns 0; `-EBADMSG` for a malformed message (short header, bad lengths, an attribute of the
+/// wrong size); `-ENOMSG` for a netlink message that is not a sample or group event; `-EINVAL` for
+/// NULL pointers or a small `pkt_size`. Unknown attributes are skipped.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn psample_decode(msg: *const c_void, len: usize, pkt: *mut psample_packet, pkt_size: usize) -> c_int {
+    if msg.is_null() || pkt.is_null() || pkt_size < PSAMPLE_PACKET_SIZE_V1 || len > isize::MAX as usize {
+        return fail(Errno(libc::EINVAL));
+    }
+    // SAFETY: the caller promises `len` readable bytes at `msg`, unchanged during the call.
+    let bytes = unsafe { std::slice::from_raw_parts(msg.cast::<u8>(), len) };
+    match decode_message(bytes) {
+        Ok(sample) => {
+            // SAFETY: the caller promises `pkt_size` writable bytes at `pkt`.
+            unsafe { write_prefix(&packet_to_c(&sample), pkt.cast(), pkt_size) };
+            0
+        }
+        Err(e) => fail(e.into()),
+    }
+}
+
+/// Lists psample's groups (the kernel's `PSAMPLE_CMD_GET_GROUP` dump) in the caller's network
+/// namespace, or in `opts->netns_fd`'s with `PSAMPLE_SUB_NETNS_FD` (other flags are ignored).
+/// Fills up to `n` entries of `info_size` bytes (pass `sizeof(struct psample_group_info)`) and
+/// stores the number of groups that exist in `*total` (may be NULL) so the array can be sized.
+/// Returns the number filled, or a negative errno (`-ENOENT`: psample not loaded).
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn psample_list_groups(
+    opts: *const psample_opts,
+    groups: *mut psample_group_info,
+    n: usize,
+    info_size: usize,
+    total: *mut usize,
+) -> c_int {
+    if info_size < size_of::<psample_group_info>() || (n > 0 && groups.is_null()) {
+        return fail(Errno(libc::EINVAL));
+    }
+    if n.checked_mul(info_size).map_or(true, |b| b > isize::MAX as usize) {
+        return fail(Errno(libc::EINVAL));
+    }
+    // SAFETY: forwarded caller contract for `opts`.
+    let options = match unsafe { read_options(opts) } {
+        Ok(o) => o,
+        Err(e) => return fail(e),
+    };
+    let (mut filled, mut count) = (0usize, 0usize);
+    let result = subscription::list_groups(options.netns_fd, |g| {
+        if filled < n {
+            // SAFETY: element `filled < n` lies inside the caller's array of `n * info_size` bytes.
+            unsafe { write_prefix(&group_to_c(&g), groups.cast::<u8>().add(filled * info_size), info_size) };
+            filled += 1;
+        }
+        count += 1;
+    });
+    if let Err(e) = result {
+        return fail(e);
+    }
+    if !total.is_null() {
+        // SAFETY: non-null; the caller promises it is writable.
+        unsafe { total.write(count) };
+    }
+    filled.min(c_int::MAX as usize) as c_int
+}
+
+/// The sampling rate of `pkt` as "1 in N", whether the producer sent N or a probability
+/// (`PSAMPLE_FIELD_SAMPLE_PROBABILITY`, then N = round(UINT32_MAX / rate)). 0 for NULL or a zero
+/// probability.
+#[no_mangle]
+pub unsafe extern "C" fn psample_effective_rate(pkt: *const psample_packet) -> u32 {
+    if pkt.is_null() {
+        return 0;
+    }
+    // SAFETY: non-null and the caller promises a packet of at least PSAMPLE_PACKET_SIZE_V1 bytes.
+    effective_rate_of(unsafe { &*pkt })
+}
+
+/// What an error code means and what to do about it. Accepts `-errno` or `errno`; never NULL;
+/// the string is static.
+#[no_mangle]
+pub extern "C" fn psample_strerror(err: c_int) -> *const c_char {
+    message(err).as_ptr()
+}
+
+/// The library version, "MAJOR.MINOR.PATCH". Static.
+#[no_mangle]
+pub extern "C" fn psample_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}

@@ -1,0 +1,29 @@
+//! Receive Linux psample packet samples.
+//!
+//! The crate is a safe Rust core and a thin C layer (`ffi`) that builds `libpsample.so`:
+//! - [`decode`]: zero-allocation decoding of psample messages;
+//! - [`netlink`]: family resolution (neli), the group dump and the sample socket;
+//! - `recv`: batched reads into buffers the handle owns;
+//! - [`stats`]: loss accounting;
+//! - [`subscription`]: ties them together; Rust users call [`Subscription`] directly.
+//!
+//! ```no_run
+//! let mut sub = psample::Subscription::open(psample::Options::default())?;
+//! sub.recv(64, |s| println!("group {} seq {} {} bytes", s.group, s.group_seq, s.data.len()))?;
+//! # Ok::<(), psample::Errno>(())
+//! ```
+
+pub mod decode;
+pub mod error;
+pub mod ffi;
+pub mod netlink;
+mod recv;
+pub mod stats;
+pub mod subscription;
+pub mod uapi;
+
+pub use decode::{decode_message, DecodeError, RecordKind, Sample, Tunnel};
+pub use error::{Errno, Result};
+pub use netlink::GroupInfo;
+pub use stats::Stats;
+pub use subscription::{list_groups, Options, Subscription};

@@ -1,0 +1,24 @@
+//! Running a step inside another network namespace, then coming back.
+
+use std::fs::File;
+use std::os::fd::{AsRawFd, RawFd};
+
+use crate::error::{Errno, Result};
+
+/// Runs `f` with the calling thread in the network namespace `ns_fd`, then returns the thread to
+/// the namespace it started in. Sockets created by `f` stay in `ns_fd`'s namespace.
+pub fn with_netns<T>(ns_fd: RawFd, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let home = File::open("/proc/thread-self/ns/net").map_err(Errno::from)?;
+    setns(ns_fd)?;
+    let result = f();
+    // Coming back can only fail if the kernel refuses our own namespace; report it rather than
+    // carry on in the wrong one.
+    setns(home.as_raw_fd())?;
+    result
+}
+
+fn setns(fd: RawFd) -> Result<()> {
+    // SAFETY: setns only reads its integer arguments; an invalid fd gives EBADF/EINVAL.
+    let rc = unsafe { libc::setns(fd, libc::CLONE_NEWNET) };
+    if rc == 0 { Ok(()) } else { Err(Errno::last_os_error()) }
+}

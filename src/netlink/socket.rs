@@ -1,0 +1,89 @@
+//! The sample socket: one generic netlink socket joined to psample's groups, tuned for a high
+//! sample rate. Reading it is the job of `recv`; this module only sets it up and queries it.
+
+use std::os::fd::{AsRawFd, RawFd};
+
+use neli::{consts::socket::NlFamily, socket::NlSocket, utils::Groups};
+
+use super::{filter, sockopt};
+use crate::error::{Errno, Result};
+
+const SOL_NETLINK: i32 = 270;
+const NETLINK_ADD_MEMBERSHIP: i32 = 1;
+const NETLINK_DROP_MEMBERSHIP: i32 = 2;
+const NETLINK_NO_ENOBUFS: i32 = 5;
+const NETLINK_LISTEN_ALL_NSID: i32 = 8;
+const SO_MEMINFO: i32 = 55;
+const SK_MEMINFO_VARS: usize = 9;
+const SK_MEMINFO_DROPS: usize = 8;
+
+/// The largest receive buffer one may ask for: the kernel doubles the value into an `int`.
+pub const MAX_RCVBUF: u32 = 1 << 30;
+
+pub struct SampleSocket {
+    sock: NlSocket,
+}
+
+impl SampleSocket {
+    /// Opens an unbound-to-groups generic netlink socket (close-on-exec) in the calling thread's
+    /// network namespace.
+    pub fn open() -> Result<Self> {
+        let sock = NlSocket::connect(NlFamily::Generic, None, Groups::empty()).map_err(Errno::from)?;
+        Ok(SampleSocket { sock })
+    }
+
+    pub fn fd(&self) -> RawFd {
+        self.sock.as_raw_fd()
+    }
+
+    /// Joins a multicast group by id (`NETLINK_ADD_MEMBERSHIP`, so ids above 32 work).
+    pub fn join(&self, group: u32) -> Result<()> {
+        sockopt::set(self.fd(), SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group)
+    }
+
+    pub fn leave(&self, group: u32) -> Result<()> {
+        sockopt::set(self.fd(), SOL_NETLINK, NETLINK_DROP_MEMBERSHIP, &group)
+    }
+
+    /// Asks for `bytes` of receive buffer: `SO_RCVBUFFORCE` (needs CAP_NET_ADMIN, ignores
+    /// `rmem_max`), else `SO_RCVBUF` (capped by `net.core.rmem_max`).
+    pub fn set_rcvbuf(&self, bytes: u32) -> Result<()> {
+        let v = bytes.min(MAX_RCVBUF) as i32;
+        sockopt::set_int(self.fd(), libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, v)
+            .or_else(|_| sockopt::set_int(self.fd(), libc::SOL_SOCKET, libc::SO_RCVBUF, v))
+    }
+
+    /// The receive buffer the kernel granted, in bytes (the kernel's doubled, accounted value).
+    pub fn rcvbuf(&self) -> Result<u32> {
+        sockopt::get::<i32>(self.fd(), libc::SOL_SOCKET, libc::SO_RCVBUF).map(|v| v.max(0) as u32)
+    }
+
+    /// Overruns are counted (see `kernel_drops`) but not reported as a one-time `ENOBUFS` that
+    /// would also make the kernel drop everything until the queue is empty.
+    pub fn set_no_enobufs(&self, on: bool) -> Result<()> {
+        sockopt::set_int(self.fd(), SOL_NETLINK, NETLINK_NO_ENOBUFS, i32::from(on))
+    }
+
+    pub fn set_listen_all_nsid(&self) -> Result<()> {
+        sockopt::set_int(self.fd(), SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, 1)
+    }
+
+    pub fn set_nonblocking(&self, on: bool) -> Result<()> {
+        if on { self.sock.nonblock() } else { self.sock.block() }.map_err(Errno::from)
+    }
+
+    /// Messages the kernel dropped on this socket because its buffer was full (`sk_drops`).
+    pub fn kernel_drops(&self) -> Result<u32> {
+        sockopt::get::<[u32; SK_MEMINFO_VARS]>(self.fd(), libc::SOL_SOCKET, SO_MEMINFO).map(|m| m[SK_MEMINFO_DROPS])
+    }
+
+    /// Attaches (or replaces) the kernel-side group filter.
+    pub fn set_group_filter(&self, family: u16, groups: &[u32]) -> Result<()> {
+        if groups.is_empty() || groups.len() > filter::MAX_GROUPS {
+            return Err(Errno(libc::EINVAL));
+        }
+        let mut prog = filter::group_filter(family, groups);
+        let fprog = libc::sock_fprog { len: prog.len() as u16, filter: prog.as_mut_ptr() };
+        sockopt::set(self.fd(), libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &fprog)
+    }
+}
