@@ -1,116 +1,7 @@
 /* Real-kernel end-to-end checks of libpsample, run inside the VM in a namespace whose loopback
  * egress is sampled by tc (see kernel-tests.sh). Sends a bounded number of UDP datagrams to
  * 127.0.0.1 and checks every sample through the C API. Last line: "N passed, M failed". */
-#define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <net/if.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
-
-#include "psample.h"
-
-#define MAGIC "psample-e2e"
-#define PORT 9999
-#define MAX_SAMPLES 20000
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                       \
-    do {                                                       \
-        if (cond) {                                            \
-            passed++;                                          \
-        } else {                                               \
-            failed++;                                          \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                      \
-            fputc('\n', stderr);                               \
-        }                                                      \
-    } while (0)
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* One recorded sample: copies of what is needed after the buffers are reused. */
-struct seen {
-    struct psample_packet pkt;
-    uint8_t head[128];
-};
-
-static struct seen seen[MAX_SAMPLES];
-
-/* Sends `count` datagrams of `len` payload bytes carrying MAGIC and their index. */
-static void send_datagrams(int count, size_t len)
-{
-    int s = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(PORT) };
-    char buf[2048];
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK); /* the only destination, ever */
-    /* A bound sink, so no ICMP port-unreachable replies (sampled too) follow the datagrams;
-     * what overflows its buffer is dropped silently. */
-    static int sink = -1;
-    if (sink < 0) {
-        sink = socket(AF_INET, SOCK_DGRAM, 0);
-        if (bind(sink, (struct sockaddr *)&to, sizeof to) != 0) {
-            perror("bind");
-            exit(2);
-        }
-    }
-    for (int i = 0; i < count; i++) {
-        memset(buf, 'x', sizeof buf);
-        int n = snprintf(buf, sizeof buf, MAGIC " %06d", i);
-        buf[n] = ' ';
-        if (sendto(s, buf, len, 0, (struct sockaddr *)&to, sizeof to) != (ssize_t)len) {
-            perror("sendto");
-            exit(2);
-        }
-    }
-    close(s);
-}
-
-/* Receives until `want` samples arrived or `idle_ms` pass with nothing new. */
-static int receive(struct psample_sub *sub, int want, int idle_ms)
-{
-    struct psample_packet batch[64];
-    int got = 0;
-    struct pollfd pfd = { .fd = psample_fd(sub), .events = POLLIN };
-    while (got < want && poll(&pfd, 1, idle_ms) > 0) {
-        int n = psample_recv(sub, batch, 64, sizeof batch[0]);
-        if (n == -EAGAIN)
-            continue;
-        if (n < 0) {
-            fprintf(stderr, "psample_recv: %s\n", psample_strerror(n));
-            return got;
-        }
-        for (int i = 0; i < n && got < MAX_SAMPLES; i++, got++) {
-            seen[got].pkt = batch[i];
-            memcpy(seen[got].head, batch[i].data, batch[i].data_len < 128 ? batch[i].data_len : 128);
-        }
-    }
-    return got;
-}
-
-static struct psample_sub *subscribe(uint32_t flags)
-{
-    struct psample_opts opts = { .size = sizeof opts, .flags = flags | PSAMPLE_SUB_NONBLOCK };
-    struct psample_sub *sub = NULL;
-    int rc = psample_subscribe(&sub, &opts);
-    CHECK(rc == 0, "psample_subscribe: %s", psample_strerror(rc));
-    if (rc != 0)
-        exit(1);
-    return sub;
-}
+#include "common.h"
 
 /* Every field of one egress loopback sample of datagram `index` (payload `len` bytes). */
 static void check_sample(const struct seen *s, uint32_t rate, uint32_t trunc, size_t len,
@@ -215,6 +106,5 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: e2e every|rate|enoent ...\n");
         return 2;
     }
-    printf("e2e %s: %d passed, %d failed\n", mode, passed, failed);
-    return failed ? 1 : 0;
+    return finish(mode);
 }

@@ -4,8 +4,8 @@
 # Last line: "N passed, M failed" (cases).
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
-e2e="$root/build/vm/e2e"
-export LD_LIBRARY_PATH="$root/build/vm/lib"
+vm="$root/build/vm"
+e2e="$vm/e2e" features="$vm/features" faults="$vm/faults"
 [ -n "${PSAMPLE_IN_VM:-}" ] || { echo "kernel-tests.sh runs inside the VM: use tests/vm/vm-run" >&2; exit 2; }
 pass=0 fail=0
 
@@ -15,15 +15,32 @@ run_case() { # name, then the command
     if "$@"; then pass=$((pass + 1)); echo "--- ok $name"; else fail=$((fail + 1)); echo "--- FAIL $name"; fi
 }
 
-# Sample loopback egress inside a new namespace, then run the rest of the command there.
-in_sampled_ns() { # rate trunc command...
-    local rate=$1 trunc=$2; shift 2
+# Runs a command in a new namespace whose loopback egress has the given tc actions.
+in_ns_with() { # "tc actions" command...
+    local actions=$1; shift
     unshare -n sh -c '
         set -e
         ip link set lo up
         tc qdisc add dev lo clsact
-        tc filter add dev lo egress matchall action sample rate '"$rate"' group 7 trunc '"$trunc"'
+        tc filter add dev lo egress pref 10 matchall '"$actions"'
         exec "$@"' sh "$@"
+}
+
+in_sampled_ns() { # rate trunc command...
+    local rate=$1 trunc=$2; shift 2
+    in_ns_with "action sample rate $rate group 7 trunc $trunc" "$@"
+}
+
+# Named namespaces psa and psb with sampled loopback and namespace ids 11 and 12 here.
+make_named_namespaces() {
+    for ns in psa psb; do
+        ip netns add $ns
+        ip -n $ns link set lo up
+        tc -n $ns qdisc add dev lo clsact
+        tc -n $ns filter add dev lo egress matchall action sample rate 1 group 7 trunc 128
+    done
+    ip netns set psa 11
+    ip netns set psb 12
 }
 
 # psample absent: a clear ENOENT (before anything loads the module).
@@ -33,11 +50,37 @@ else
     run_case "module missing gives ENOENT" unshare -n "$e2e" enoent
 fi
 
-modprobe -a psample act_sample cls_matchall sch_ingress || { echo "FAIL: modprobe"; exit 1; }
+modprobe -a psample act_sample act_tunnel_key cls_matchall sch_ingress || { echo "FAIL: modprobe"; exit 1; }
 
 run_case "rate 1: every datagram sampled, every field" in_sampled_ns 1 128 "$e2e" every 1000 200
 run_case "rate 1: short datagrams (frame < trunc)" in_sampled_ns 1 128 "$e2e" every 500 20
 run_case "rate 10: about a tenth, every field" in_sampled_ns 10 128 "$e2e" rate 3000 10
+
+# The user cookie exists from 6.11 on; before, the kernel sends none.
+cookie=00112233445566778899aabbccddeeff
+case $(uname -r) in
+    6.1.*) want_cookie=none ;;
+    *) want_cookie=$cookie ;;
+esac
+run_case "user cookie ($want_cookie)" in_ns_with "action sample rate 1 group 7 trunc 128 cookie $cookie" \
+    "$features" cookie "$want_cookie"
+run_case "tunnel key from tunnel_key set" in_ns_with \
+    "action tunnel_key set src_ip 127.0.0.1 dst_ip 127.0.0.2 id 42 dst_port 4789 ttl 64 tos 0x10 action sample rate 1 group 7 trunc 128" \
+    "$features" tunnel
+run_case "kernel group filter and group list (two groups at once)" in_ns_with \
+    "action sample rate 1 group 7 trunc 128 action sample rate 1 group 8 trunc 64" "$features" groups
+run_case "group created/deleted events" in_sampled_ns 1 128 "$features" config
+run_case "userspace sender policy" in_sampled_ns 1 128 "$features" userspace "$vm/inject"
+run_case "unprivileged subscribe gives EPERM" in_sampled_ns 1 128 \
+    setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$faults" eperm
+run_case "overload: delivered + dropped = sampled, exactly" in_sampled_ns 1 128 "$faults" overload 100000
+run_case "churn: 10000 subscribe/receive/close cycles" in_sampled_ns 1 128 "$faults" churn 10000
+make_named_namespaces
+run_case "subscribe in another namespace by fd" unshare -n "$features" netns
+run_case "all namespaces with namespace ids" "$features" allnetns
+ip netns del psa; ip netns del psb
+# Last: it unloads the module.
+run_case "module reload while subscribed" in_ns_with "action sample rate 1 group 7 trunc 128" "$faults" reload
 
 echo "kernel tests on $(uname -r): $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds what the VM tests run, into build/vm/: the library (debug build, with its SONAME link),
+# the C test programs and the injector. Runs on the host.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+cargo build --quiet --lib --example inject
+out=build/vm
+mkdir -p "$out/lib"
+target=${CARGO_TARGET_DIR:-$root/target}
+cp "$target/debug/libpsample.so" "$out/lib/libpsample.so"
+ln -sf libpsample.so "$out/lib/libpsample.so.0"
+cp "$target/debug/examples/inject" "$out/inject"
+for prog in e2e features faults; do
+    cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -I include "tests/vm/$prog.c" \
+        -L "$out/lib" -lpsample -Wl,-rpath,"$root/$out/lib" -o "$out/$prog"
+done
