@@ -57,9 +57,8 @@ pub fn message(err: i32) -> &'static CStr {
                                        CAP_NET_ADMIN in the user namespace that owns its network namespace \
                                        (run as root, or grant cap_net_admin, and subscribe before dropping it)",
         libc::EINVAL => c"invalid argument: a NULL pointer, a struct size smaller than this library's first \
-                         version, unknown flags, non-zero reserved bytes, or a value out of range; see psample.h",
-        libc::E2BIG => c"the struct passed is larger than this library knows and its extra bytes are not zero: \
-                        the program was built against a newer psample.h; upgrade libpsample",
+                         version, unknown flags, non-zero reserved bytes or non-zero bytes past the fields this library knows (the program was built \
+                         against a newer psample.h), or a value out of range; see psample.h",
         libc::EAGAIN => c"no sample is queued yet (non-blocking handle): poll psample_fd() for POLLIN, then call again",
         libc::EINTR => c"interrupted by a signal before any sample arrived: call again",
         libc::ENOBUFS => c"the kernel dropped samples because the receive buffer was full (reported because \
@@ -70,7 +69,8 @@ pub fn message(err: i32) -> &'static CStr {
         libc::ENOMSG => c"a well-formed netlink message that is not a psample sample or group event",
         libc::ENODEV => c"the psample family went away (module unloaded) while subscribed: close and subscribe \
                          again, or subscribe with PSAMPLE_SUB_RESUBSCRIBE to follow reloads",
-        libc::EBADF => c"bad file descriptor: opts.netns_fd is not an open network namespace file",
+        libc::EBADF => c"bad file descriptor: opts.netns_fd is not an open network namespace file \
+                         (/run/netns/NAME, /proc/PID/ns/net)",
         libc::ENOMEM => c"out of memory",
         libc::EMFILE | libc::ENFILE => c"too many open files: close some descriptors or raise the limit",
         libc::EAFNOSUPPORT | libc::EPROTONOSUPPORT => c"this kernel has no generic netlink sockets",

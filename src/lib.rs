@@ -13,13 +13,20 @@
 //! # Ok::<(), psample::Errno>(())
 //! ```
 
+/// cbindgen:ignore
 pub mod decode;
+/// cbindgen:ignore
 pub mod error;
 pub mod ffi;
+/// cbindgen:ignore
 pub mod netlink;
+/// cbindgen:ignore
 mod recv;
+/// cbindgen:ignore
 pub mod stats;
+/// cbindgen:ignore
 pub mod subscription;
+/// cbindgen:ignore
 pub mod uapi;
 
 pub use decode::{decode_message, DecodeError, RecordKind, Sample, Tunnel};

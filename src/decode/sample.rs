@@ -118,8 +118,8 @@ pub fn split_header(bytes: &[u8]) -> Result<(u16, u8, &[u8]), DecodeError> {
 /// checks it. Unknown attributes and `PAD` are skipped; attribute order is not assumed.
 pub fn decode_message(bytes: &[u8]) -> Result<Sample<'_>, DecodeError> {
     let (ty, command, msg) = split_header(bytes)?;
-    if ty < 0x10 {
-        return Err(DecodeError::NotPsample); // NLMSG_NOOP/ERROR/DONE/OVERRUN
+    if ty <= crate::uapi::ctrl::FAMILY_ID {
+        return Err(DecodeError::NotPsample); // NLMSG_NOOP/ERROR/DONE/OVERRUN, or the genl controller
     }
     let kind = match command {
         cmd::SAMPLE => RecordKind::Sample,

@@ -79,14 +79,7 @@ pub fn options_from_c(o: &psample_opts, groups: Vec<u32>) -> Result<Options> {
     if o.rcvbuf > PSAMPLE_MAX_RCVBUF || o.batch > PSAMPLE_MAX_BATCH || o.n_groups > PSAMPLE_MAX_GROUPS {
         return Err(Errno(libc::EINVAL));
     }
-    let netns_fd = if f & PSAMPLE_SUB_NETNS_FD != 0 {
-        if o.netns_fd < 0 {
-            return Err(Errno(libc::EBADF));
-        }
-        Some(o.netns_fd)
-    } else {
-        None
-    };
+    let netns_fd = netns_from_c(o)?;
     if f & PSAMPLE_SUB_NO_SAMPLES != 0 && f & PSAMPLE_SUB_CONFIG_EVENTS == 0 {
         return Err(Errno(libc::EINVAL)); // nothing to receive
     }
@@ -103,6 +96,17 @@ pub fn options_from_c(o: &psample_opts, groups: Vec<u32>) -> Result<Options> {
         resubscribe: f & PSAMPLE_SUB_RESUBSCRIBE != 0,
         batch: o.batch,
     })
+}
+
+/// The namespace fd of `opts`, when `PSAMPLE_SUB_NETNS_FD` is set.
+pub fn netns_from_c(o: &psample_opts) -> Result<Option<i32>> {
+    if o.flags & PSAMPLE_SUB_NETNS_FD == 0 {
+        return Ok(None);
+    }
+    if o.netns_fd < 0 {
+        return Err(Errno(libc::EBADF));
+    }
+    Ok(Some(o.netns_fd))
 }
 
 pub fn stats_to_c(st: &Stats) -> psample_stats {

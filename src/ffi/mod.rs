@@ -66,19 +66,29 @@ unsafe fn write_prefix<T>(value: &T, dst: *mut u8, size: usize) {
     unsafe { std::ptr::copy_nonoverlapping((value as *const T).cast::<u8>(), dst, n) };
 }
 
-/// Reads `opts` (NULL: defaults) and the group list it points to.
+/// Copies in a caller's `psample_opts` (NULL: None), zero-extending an older, smaller struct.
 ///
 /// # Safety
-/// `opts` is NULL or points to a `struct psample_opts` of at least `opts->size` bytes whose
-/// `groups` is NULL or points to `n_groups` readable `uint32_t`s.
-unsafe fn read_options(opts: *const psample_opts) -> Result<subscription::Options, Errno> {
+/// `opts` is NULL or points to a `struct psample_opts` of at least `opts->size` bytes.
+unsafe fn read_opts_struct(opts: *const psample_opts) -> Result<Option<psample_opts>, Errno> {
     if opts.is_null() {
-        return Ok(subscription::Options::default());
+        return Ok(None);
     }
     // SAFETY: non-null; `size` is the struct's first field, present in every version.
     let size = unsafe { std::ptr::read_unaligned(opts.cast::<usize>()) };
     // SAFETY: the caller promises `size` readable bytes at `opts`.
-    let o: psample_opts = unsafe { read_extensible(opts.cast(), size, PSAMPLE_OPTS_SIZE_V1)? };
+    unsafe { read_extensible(opts.cast(), size, PSAMPLE_OPTS_SIZE_V1) }.map(Some)
+}
+
+/// Reads `opts` (NULL: defaults) and the group list it points to.
+///
+/// # Safety
+/// As `read_opts_struct`; and `groups` is NULL or points to `n_groups` readable `uint32_t`s.
+unsafe fn read_options(opts: *const psample_opts) -> Result<subscription::Options, Errno> {
+    // SAFETY: forwarded caller contract.
+    let Some(o) = (unsafe { read_opts_struct(opts)? }) else {
+        return Ok(subscription::Options::default());
+    };
     let groups = if o.n_groups == 0 {
         Vec::new()
     } else if o.groups.is_null() || o.n_groups > PSAMPLE_MAX_GROUPS {
@@ -248,12 +258,12 @@ pub unsafe extern "C" fn psample_list_groups(
         return fail(Errno(libc::EINVAL));
     }
     // SAFETY: forwarded caller contract for `opts`.
-    let options = match unsafe { read_options(opts) } {
-        Ok(o) => o,
+    let netns_fd = match unsafe { read_opts_struct(opts) }.and_then(|o| o.map_or(Ok(None), |o| netns_from_c(&o))) {
+        Ok(fd) => fd,
         Err(e) => return fail(e),
     };
     let (mut filled, mut count) = (0usize, 0usize);
-    let result = subscription::list_groups(options.netns_fd, |g| {
+    let result = subscription::list_groups(netns_fd, |g| {
         if filled < n {
             // SAFETY: element `filled < n` lies inside the caller's array of `n * info_size` bytes.
             unsafe { write_prefix(&group_to_c(&g), groups.cast::<u8>().add(filled * info_size), info_size) };

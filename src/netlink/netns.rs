@@ -9,7 +9,9 @@ use crate::error::{Errno, Result};
 /// the namespace it started in. Sockets created by `f` stay in `ns_fd`'s namespace.
 pub fn with_netns<T>(ns_fd: RawFd, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let home = File::open("/proc/thread-self/ns/net").map_err(Errno::from)?;
-    setns(ns_fd)?;
+    // setns says EINVAL for an open fd that is not a network namespace: for the caller that is a
+    // bad namespace descriptor.
+    setns(ns_fd).map_err(|e| if e.0 == libc::EINVAL { Errno(libc::EBADF) } else { e })?;
     let result = f();
     // Coming back can only fail if the kernel refuses our own namespace; report it rather than
     // carry on in the wrong one.

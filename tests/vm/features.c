@@ -94,19 +94,20 @@ static void test_group_filter(void)
     psample_close(all);
 }
 
-/* Group events: a tc action with a new group creates it, deleting the filter deletes it. */
+/* Group events: a tc action with a new group creates it, deleting the filter deletes it. Its
+ * filter comes first (pref 5): tc stops at the first matching filter. */
 static void test_config_events(void)
 {
     struct psample_sub *sub = subscribe(PSAMPLE_SUB_CONFIG_EVENTS | PSAMPLE_SUB_NO_SAMPLES);
     /* Since 6.11 a group's sequence only advances while someone listens to samples. */
     struct psample_sub *listener = subscribe(0);
-    CHECK(system("tc filter add dev lo egress pref 20 matchall action sample rate 1 group 9") == 0, "tc add");
+    CHECK(system("tc filter add dev lo egress pref 5 matchall action sample rate 1 group 9") == 0, "tc add");
     send_datagrams(5, 50);
     int got = receive(sub, 1, 2000);
     CHECK(got == 1 && seen[0].pkt.kind == PSAMPLE_KIND_GROUP_CREATED && seen[0].pkt.group == 9 &&
               (seen[0].pkt.fields & PSAMPLE_FIELD_GROUP_REFCOUNT),
           "creation event: got %d kind %u group %u", got, seen[0].pkt.kind, seen[0].pkt.group);
-    CHECK(system("tc filter del dev lo egress pref 20") == 0, "tc del");
+    CHECK(system("tc filter del dev lo egress pref 5") == 0, "tc del");
     got = receive(sub, 1, 3000);
     CHECK(got == 1 && seen[0].pkt.kind == PSAMPLE_KIND_GROUP_DELETED && seen[0].pkt.group == 9 &&
               seen[0].pkt.group_seq == 5,
