@@ -1,0 +1,101 @@
+# libpsample: cargo builds the library; this Makefile builds the C examples, installs and
+# uninstalls. GNU make. `make install DESTDIR=... PREFIX=/usr` for packaging.
+
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
+$(if $(VERSION),,$(error cannot read the version from Cargo.toml))
+
+PREFIX       ?= /usr/local
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+BINDIR       ?= $(PREFIX)/bin
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR      ?=
+
+# CC and CXX: make's defaults (cc, g++) unless given.
+CARGO    ?= cargo
+INSTALL  ?= install
+CFLAGS   ?= -O2 -g
+CXXFLAGS ?= -O2 -g
+WARN      = -Wall -Wextra -Werror
+
+# Cargo honours CARGO_TARGET_DIR from the environment; follow it so both agree on the outputs.
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+RELEASE    := $(TARGET_DIR)/release
+LIB_SO     := $(RELEASE)/libpsample.so
+LIB_A      := $(RELEASE)/libpsample.a
+# Scratch outputs (examples, psample.pc); overridable so a test can keep the tree clean.
+BUILDDIR   ?= build
+
+# What the Rust staticlib needs from the system: `cargo rustc --release --lib --crate-type
+# staticlib -- --print native-static-libs` prints this list for linux-gnu targets.
+LIBS_PRIVATE ?= -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+
+EXAMPLES := $(BUILDDIR)/examples/psample-dump $(BUILDDIR)/examples/raii
+
+.PHONY: all lib examples install uninstall clean FORCE
+
+all: lib examples
+
+# Cargo decides what is stale, so always ask it. The libpsample.so.$(SOMAJOR) link lets the
+# in-tree examples run: they record the SONAME and find it through their rpath.
+# (`&:`: one cargo run makes both.)
+lib: $(LIB_SO)
+$(LIB_SO) $(LIB_A) &: FORCE
+	$(CARGO) build --release
+	ln -sf libpsample.so $(RELEASE)/libpsample.so.$(SOMAJOR)
+
+examples: $(EXAMPLES)
+
+# In-tree builds: linked against the cargo output, rpath to it, runnable without installing.
+$(BUILDDIR)/examples/psample-dump: examples-c/psample-dump.c include/psample.h $(LIB_SO)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include -o $@ $< -L $(RELEASE) -lpsample \
+		-Wl,-rpath,$(abspath $(RELEASE)) $(LDFLAGS)
+
+$(BUILDDIR)/examples/raii: examples-c/raii.cpp include/psample.h $(LIB_SO)
+	@mkdir -p $(@D)
+	$(CXX) -std=c++17 $(WARN) $(CXXFLAGS) -I include -o $@ $< -L $(RELEASE) -lpsample \
+		-Wl,-rpath,$(abspath $(RELEASE)) $(LDFLAGS)
+
+# The installed psample-dump is relinked for LIBDIR (the in-tree one points into target/): no
+# RUNPATH for the loader's own directories, else RUNPATH (not RPATH: LD_LIBRARY_PATH still wins).
+SYSTEM_LIBDIRS := /lib /lib64 /usr/lib /usr/lib64 /lib/%-linux-gnu /usr/lib/%-linux-gnu
+INSTALL_RPATH  := $(if $(filter $(SYSTEM_LIBDIRS),$(LIBDIR)),,-Wl,--enable-new-dtags,-rpath,$(LIBDIR))
+
+$(BUILDDIR)/install/psample-dump: examples-c/psample-dump.c include/psample.h $(LIB_SO) FORCE
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include -o $@ $< -L $(RELEASE) -lpsample \
+		$(INSTALL_RPATH) $(LDFLAGS)
+
+# Regenerated every time: it depends on PREFIX/LIBDIR/INCLUDEDIR of this invocation.
+$(BUILDDIR)/psample.pc: pkgconfig/psample.pc.in FORCE
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|g' $< > $@
+
+install: all $(BUILDDIR)/psample.pc $(BUILDDIR)/install/psample-dump
+	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(BINDIR)
+	$(INSTALL) -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libpsample.so.$(VERSION)
+	ln -sf libpsample.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libpsample.so.$(SOMAJOR)
+	ln -sf libpsample.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libpsample.so
+	$(INSTALL) -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libpsample.a
+	$(INSTALL) -m 0644 include/psample.h $(DESTDIR)$(INCLUDEDIR)/psample.h
+	$(INSTALL) -m 0644 $(BUILDDIR)/psample.pc $(DESTDIR)$(PKGCONFIGDIR)/psample.pc
+	$(INSTALL) -m 0755 $(BUILDDIR)/install/psample-dump $(DESTDIR)$(BINDIR)/psample-dump
+
+# Exactly the files install puts; directories are left, they may be shared.
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libpsample.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libpsample.so.$(SOMAJOR) \
+	      $(DESTDIR)$(LIBDIR)/libpsample.so $(DESTDIR)$(LIBDIR)/libpsample.a \
+	      $(DESTDIR)$(INCLUDEDIR)/psample.h $(DESTDIR)$(PKGCONFIGDIR)/psample.pc \
+	      $(DESTDIR)$(BINDIR)/psample-dump
+
+# Only this Makefile's outputs: target/ is cargo's (`cargo clean`), and shared with other work.
+clean:
+	rm -rf $(BUILDDIR)/examples $(BUILDDIR)/install $(BUILDDIR)/psample.pc $(RELEASE)/libpsample.so.$(SOMAJOR)
+
+FORCE:
+
+# test/demo targets: see below

@@ -1,0 +1,275 @@
+//! The C ABI as C and C++ programs see it: the header compiles cleanly in every language mode,
+//! tests/c/abi_test.c and the examples run against the cdylib this `cargo test` built, and
+//! `make install` / `make uninstall` produce and remove a usable, pkg-config-driven install.
+//!
+//! Needs cc, c++, make, pkg-config, readelf and nm. The host has no psample module, so the
+//! examples must fail with psample_strerror(-ENOENT) ("modprobe psample").
+
+use std::fs;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+const EXPORTS: [&str; 10] = [
+    "psample_close",
+    "psample_decode",
+    "psample_effective_rate",
+    "psample_fd",
+    "psample_list_groups",
+    "psample_recv",
+    "psample_stats",
+    "psample_strerror",
+    "psample_subscribe",
+    "psample_version",
+];
+
+/// target/<profile>: this test runs as target/<profile>/deps/c_abi-<hash>.
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    exe.parent().and_then(Path::parent).expect("test binary lives in <profile>/deps").to_path_buf()
+}
+
+/// An empty directory under target/c-abi-test/, one per test (tests run in parallel).
+fn scratch(name: &str) -> PathBuf {
+    let dir = profile_dir().parent().expect("target dir").join("c-abi-test").join(name);
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs `cmd` and panics with its output unless it exits 0.
+fn run_ok(cmd: &mut Command) -> Output {
+    let out = run(cmd);
+    assert!(out.status.success(), "{cmd:?} failed: {}\n{}{}", out.status, text(&out.stdout), text(&out.stderr));
+    out
+}
+
+/// The cdylib cargo built for this run, copied (so a concurrent rebuild cannot change it under
+/// us) to `dir/lib/libpsample.so` with the `libpsample.so.0` SONAME link programs look up.
+fn stage_cdylib(dir: &Path) -> PathBuf {
+    let profile = profile_dir();
+    let built = [profile.join("deps/libpsample.so"), profile.join("libpsample.so")]
+        .into_iter()
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("no libpsample.so in {} or its deps/", profile.display()));
+    let lib = dir.join("lib");
+    fs::create_dir_all(&lib).unwrap();
+    fs::copy(&built, lib.join("libpsample.so")).unwrap();
+    symlink("libpsample.so", lib.join("libpsample.so.0")).unwrap();
+    lib
+}
+
+/// Compiles one C or C++ source against the header and `lib`, with rpath, warnings as errors.
+fn build(compiler: &str, std: &str, src: &str, lib: &Path, out: &Path) {
+    run_ok(
+        Command::new(compiler)
+            .args([std, "-pedantic", "-Wall", "-Wextra", "-Werror", "-O1", "-g"])
+            .arg(format!("-I{ROOT}/include"))
+            .arg("-o")
+            .arg(out)
+            .arg(Path::new(ROOT).join(src))
+            .arg(format!("-L{}", lib.display()))
+            .arg("-lpsample")
+            .arg(format!("-Wl,-rpath,{}", lib.display())),
+    );
+}
+
+/// What every example must print when psample is absent: exit 1 and "<name>: <strerror>".
+fn assert_enoent_exit(out: &Output, name: &str) {
+    let expected = format!("{name}: {}\n", psample::error::message(-libc::ENOENT).to_str().unwrap());
+    assert_eq!(out.status.code(), Some(1), "{name}: {out:?}");
+    assert_eq!(text(&out.stderr), expected, "{name} stderr");
+    assert!(expected.contains("modprobe psample"));
+    assert!(out.stdout.is_empty(), "{name} printed on stdout: {}", text(&out.stdout));
+}
+
+#[test]
+fn header_compiles_in_every_language_mode() {
+    let dir = scratch("header");
+    // Included twice: the include guard must hold.
+    let tu = "#include \"psample.h\"\n#include \"psample.h\"\n\
+              int psample_header_check(void);\nint psample_header_check(void) { return PSAMPLE_VERSION_MAJOR; }\n";
+    for (compiler, std, ext) in
+        [("cc", "-std=c99", "c"), ("cc", "-std=c11", "c"), ("c++", "-std=c++11", "cpp"), ("c++", "-std=c++17", "cpp")]
+    {
+        let src = dir.join(format!("tu{std}.{ext}"));
+        fs::write(&src, tu).unwrap();
+        let out = run(Command::new(compiler)
+            .args([std, "-Wall", "-Wextra", "-Werror", "-pedantic", "-fsyntax-only"])
+            .arg(format!("-I{ROOT}/include"))
+            .arg(&src));
+        assert!(out.status.success(), "psample.h with {compiler} {std}:\n{}", text(&out.stderr));
+    }
+}
+
+#[test]
+fn abi_test_passes_against_the_cdylib() {
+    let dir = scratch("abi");
+    let lib = stage_cdylib(&dir);
+    let exe = dir.join("abi_test");
+    build("cc", "-std=c11", "tests/c/abi_test.c", &lib, &exe);
+    let out = run(&mut Command::new(&exe));
+    let stdout = text(&out.stdout);
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(
+        out.status.success() && last.ends_with(" 0 failed"),
+        "abi_test: {}\n{stdout}{}",
+        out.status,
+        text(&out.stderr)
+    );
+    let passed: u32 = last.split(' ').next().and_then(|n| n.parse().ok()).expect("\"N passed\"");
+    assert!(passed >= 100, "abi_test ran only {passed} checks");
+}
+
+#[test]
+fn psample_dump_reports_missing_psample() {
+    let dir = scratch("dump");
+    let lib = stage_cdylib(&dir);
+    let exe = dir.join("psample-dump");
+    build("cc", "-std=c11", "examples-c/psample-dump.c", &lib, &exe);
+    assert_enoent_exit(&run(&mut Command::new(&exe)), "psample-dump");
+    // Every option is parsed before subscribing.
+    let out = run(Command::new(&exe).args(["-g", "1", "-g", "0x10", "-c", "5", "-n", "-a", "-s"]));
+    assert_enoent_exit(&out, "psample-dump");
+    // Usage errors are exit 2, without touching the library.
+    for bad in [&["-c", "0"][..], &["-g", "x"], &["-g", "4294967296"], &["extra"], &["-z"]] {
+        let out = run(Command::new(&exe).args(bad));
+        assert_eq!(out.status.code(), Some(2), "psample-dump {bad:?}: {out:?}");
+        assert!(text(&out.stderr).contains("usage: psample-dump"), "psample-dump {bad:?}");
+    }
+    let out = run_ok(Command::new(&exe).arg("-h"));
+    assert!(text(&out.stdout).starts_with("usage: psample-dump"));
+}
+
+#[test]
+fn raii_example_reports_missing_psample() {
+    let dir = scratch("raii");
+    let lib = stage_cdylib(&dir);
+    let exe = dir.join("raii");
+    build("c++", "-std=c++17", "examples-c/raii.cpp", &lib, &exe);
+    assert_enoent_exit(&run(&mut Command::new(&exe)), "raii");
+}
+
+/// Every regular file or symlink under `dir`.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if fs::symlink_metadata(&path).unwrap().is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[test]
+fn make_install_and_uninstall() {
+    let dir = scratch("install");
+    let root = dir.join("root");
+    // A separate cargo target dir: `cargo test` may still hold target/<profile>'s lock, and the
+    // release build it keeps there makes later runs fast.
+    let target = profile_dir().parent().unwrap().join("install-test");
+    let make = |goal: &str| {
+        let mut cmd = Command::new("make");
+        // Hermetic: no install variables or MAKEFLAGS overrides from an enclosing `make test`.
+        for var in ["MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PREFIX", "LIBDIR", "INCLUDEDIR", "BINDIR", "PKGCONFIGDIR"] {
+            cmd.env_remove(var);
+        }
+        run_ok(
+            cmd.arg("-C")
+                .arg(ROOT)
+                .arg(goal)
+                .arg(format!("DESTDIR={}", root.display()))
+                .arg("PREFIX=/usr")
+                .arg(format!("BUILDDIR={}", target.join("build").display()))
+                .env("CARGO_TARGET_DIR", &target),
+        )
+    };
+    make("install");
+
+    let usr = root.join("usr");
+    let so = usr.join(format!("lib/libpsample.so.{VERSION}"));
+    assert!(fs::symlink_metadata(&so).unwrap().is_file(), "{} is a file", so.display());
+    let link = |name: &str| fs::read_link(usr.join("lib").join(name)).unwrap();
+    assert_eq!(link("libpsample.so.0"), Path::new(&format!("libpsample.so.{VERSION}")));
+    assert_eq!(link("libpsample.so"), Path::new("libpsample.so.0"));
+    assert!(usr.join("lib/libpsample.a").is_file());
+    assert_eq!(
+        fs::read(usr.join("include/psample.h")).unwrap(),
+        fs::read(format!("{ROOT}/include/psample.h")).unwrap()
+    );
+    let pc = fs::read_to_string(usr.join("lib/pkgconfig/psample.pc")).unwrap();
+    assert!(pc.contains(&format!("Version: {VERSION}")) && pc.contains("libdir=/usr/lib") && !pc.contains('@'), "{pc}");
+    let mode = fs::metadata(usr.join("bin/psample-dump")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o111, 0o111, "psample-dump is executable");
+
+    let dynamic = text(&run_ok(Command::new("readelf").arg("-d").arg(&so)).stdout);
+    assert!(dynamic.contains("Library soname: [libpsample.so.0]"), "{dynamic}");
+
+    // Exactly the C API is exported.
+    let nm = text(&run_ok(Command::new("nm").args(["-D", "--defined-only"]).arg(&so)).stdout);
+    let mut exported: Vec<&str> = nm.lines().filter_map(|l| l.split_whitespace().nth(2)).collect();
+    exported.sort_unstable();
+    assert_eq!(exported, EXPORTS, "nm -D --defined-only:\n{nm}");
+
+    // A consumer built with nothing but pkg-config.
+    let pkg_config = |args: &[&str]| {
+        let out = run_ok(
+            Command::new("pkg-config")
+                .args(args)
+                .arg("psample")
+                .env("PKG_CONFIG_PATH", usr.join("lib/pkgconfig"))
+                .env("PKG_CONFIG_SYSROOT_DIR", &root),
+        );
+        text(&out.stdout).trim().to_string()
+    };
+    assert_eq!(pkg_config(&["--modversion"]), VERSION);
+    let flags = pkg_config(&["--cflags", "--libs"]);
+    assert!(flags.contains(&format!("-I{}", usr.join("include").display())), "{flags}");
+    let ld_path = usr.join("lib");
+    let dump = dir.join("psample-dump");
+    run_ok(
+        Command::new("cc")
+            .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-o"])
+            .arg(&dump)
+            .arg(format!("{ROOT}/examples-c/psample-dump.c"))
+            .args(flags.split_whitespace()),
+    );
+    assert_enoent_exit(&run(Command::new(&dump).env("LD_LIBRARY_PATH", &ld_path)), "psample-dump");
+    assert_enoent_exit(
+        &run(Command::new(usr.join("bin/psample-dump")).env("LD_LIBRARY_PATH", &ld_path)),
+        "psample-dump",
+    );
+
+    // Static: libpsample.a plus Libs.private is all a program needs.
+    let static_libs = pkg_config(&["--static", "--libs-only-l"]);
+    let static_dump = dir.join("psample-dump-static");
+    run_ok(
+        Command::new("cc")
+            .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-o"])
+            .arg(&static_dump)
+            .arg(format!("{ROOT}/examples-c/psample-dump.c"))
+            .args(pkg_config(&["--cflags"]).split_whitespace())
+            .arg(usr.join("lib/libpsample.a"))
+            .args(static_libs.split_whitespace().filter(|l| *l != "-lpsample")),
+    );
+    let needed = text(&run_ok(Command::new("readelf").arg("-d").arg(&static_dump)).stdout);
+    assert!(!needed.contains("libpsample"), "static build still needs libpsample.so:\n{needed}");
+    assert_enoent_exit(&run(&mut Command::new(&static_dump)), "psample-dump");
+
+    make("uninstall");
+    let left = files_under(&root);
+    assert!(left.is_empty(), "make uninstall left {left:?}");
+}
