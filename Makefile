@@ -99,3 +99,28 @@ clean:
 FORCE:
 
 # test/demo targets: see below
+
+# The demo: builds, boots Debian's 6.12 kernel (6.1 with DEMO_KERNEL=6.1) in a VM, samples loopback
+# in a namespace and runs psample-dump on ten datagrams to 127.0.0.1.
+DEMO_KERNEL ?= 6.12
+demo: deps all
+	tests/vm/vm-run $(DEMO_KERNEL) tests/vm/demo.sh
+
+# Every test: unit, decoder vectors and properties, header drift, C ABI and install (cargo test),
+# a short fuzz run, and the real-kernel tests on 6.1 and 6.12 in VMs. FUZZ_SECONDS=0 skips fuzzing.
+FUZZ_SECONDS ?= 60
+test: deps
+	cargo test
+	@if [ "$(FUZZ_SECONDS)" != 0 ]; then fuzz/run $(FUZZ_SECONDS); fi
+	$(MAKE) vm-test
+
+vm-test: deps
+	tests/vm/build.sh
+	tests/vm/vm-run 6.1 tests/vm/kernel-tests.sh
+	tests/vm/vm-run 6.12 tests/vm/kernel-tests.sh
+
+# Installs what the build and the tests need when it is missing (as root; idempotent).
+deps:
+	@if [ "$$(id -u)" = 0 ]; then .ci/install-deps; else echo "make: not root: not installing dependencies"; fi
+
+.PHONY: demo test vm-test deps
