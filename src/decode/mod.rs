@@ -8,24 +8,37 @@ pub use attrs::DecodeError;
 pub use sample::{decode_message, effective_rate, split_header, RecordKind, Sample};
 pub use tunnel::{decode_tunnel, Tunnel};
 
-/// Makes a datagram that was cut by a too-small buffer decodable: `nlmsg_len` and the length of
-/// the attribute that runs past the end are shrunk to the bytes received.
+/// Makes a datagram that was cut by a too-small buffer decodable: a cut DATA or USER_COOKIE is
+/// shortened to what arrived; any other cut attribute (a fixed-size value, the tunnel nest, a
+/// partial header) is dropped by ending the message before it. Rewrites `nlmsg_len` and, for a
+/// shortened attribute, its `nla_len`.
 pub fn repair_truncated(msg: &mut [u8]) {
-    if msg.len() < crate::uapi::ATTRS_OFFSET {
+    use crate::uapi::{attr, ATTRS_OFFSET};
+    if msg.len() < ATTRS_OFFSET {
         return;
     }
     let total = msg.len();
-    msg[0..4].copy_from_slice(&(total as u32).to_ne_bytes());
-    let mut off = crate::uapi::ATTRS_OFFSET;
-    while off + 4 <= total {
+    let mut off = ATTRS_OFFSET;
+    let end = loop {
+        if off >= total {
+            break total;
+        }
+        if total - off < 4 {
+            break off;
+        }
         let len = u16::from_ne_bytes([msg[off], msg[off + 1]]) as usize;
+        let ty = u16::from_ne_bytes([msg[off + 2], msg[off + 3]]) & 0x3fff;
         if len < 4 {
-            return;
+            break off;
         }
         if off + len > total {
-            msg[off..off + 2].copy_from_slice(&((total - off) as u16).to_ne_bytes());
-            return;
+            if ty == attr::DATA || ty == attr::USER_COOKIE {
+                msg[off..off + 2].copy_from_slice(&((total - off) as u16).to_ne_bytes());
+                break total;
+            }
+            break off;
         }
         off += (len + 3) & !3;
-    }
+    };
+    msg[0..4].copy_from_slice(&(end as u32).to_ne_bytes());
 }
