@@ -4,14 +4,18 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-cargo build --quiet --lib --example inject
+cargo build --quiet --lib --example inject --example alloc_check
 out=build/vm
 mkdir -p "$out/lib"
 target=${CARGO_TARGET_DIR:-$root/target}
 cp "$target/debug/libpsample.so" "$out/lib/libpsample.so"
 ln -sf libpsample.so "$out/lib/libpsample.so.0"
-cp "$target/debug/examples/inject" "$out/inject"
+cp "$target/debug/examples/inject" "$target/debug/examples/alloc_check" "$out/"
 for prog in e2e features faults; do
     cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -I include "tests/vm/$prog.c" \
         -L "$out/lib" -lpsample -Wl,-rpath,"$root/$out/lib" -o "$out/$prog"
 done
+# The end-to-end test again under AddressSanitizer (with LeakSanitizer): the library's copies into
+# the caller's arrays go through the intercepted memcpy and its allocations through malloc.
+cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -fsanitize=address -fno-omit-frame-pointer -I include \
+    tests/vm/e2e.c -L "$out/lib" -lpsample -Wl,-rpath,"$root/$out/lib" -o "$out/e2e-asan"

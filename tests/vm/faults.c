@@ -3,6 +3,7 @@
 #include "common.h"
 
 #include <dirent.h>
+#include <limits.h>
 
 /* Run without CAP_NET_ADMIN (setpriv): joining "packets" is refused with a clear text. */
 static void test_eperm(void)
@@ -15,6 +16,130 @@ static void test_eperm(void)
     size_t total = 99;
     CHECK(psample_list_groups(NULL, NULL, 0, sizeof(struct psample_group_info), &total) == 0 && total == 1,
           "unprivileged list_groups: total %zu", total);
+}
+
+/* Hostile callers: one row per misuse of the C API on a live handle, each with its documented
+ * result. Rows run in order against the same handle; none may crash. */
+static struct psample_sub *live;
+static unsigned char big[4][sizeof(struct psample_packet) + 64];
+
+static int row_null_handle(void) { struct psample_packet p; return psample_recv(NULL, &p, 1, sizeof p); }
+static int row_null_array(void) { return psample_recv(live, NULL, 4, sizeof(struct psample_packet)); }
+static int row_zero_n(void) { return psample_recv(live, NULL, 0, sizeof(struct psample_packet)); }
+static int row_small_pkt_size(void)
+{
+    struct psample_packet p[2];
+    return psample_recv(live, p, 1, PSAMPLE_PACKET_SIZE_V1 - 8);
+}
+static int row_huge_n(void) { struct psample_packet p; return psample_recv(live, &p, SIZE_MAX / 2, sizeof p); }
+/* A newer caller's bigger struct: the library fills its own size and leaves the tail alone. */
+static int row_bigger_pkt_size(void)
+{
+    memset(big, 0xAB, sizeof big);
+    send_datagrams(1, 60);
+    struct pollfd pfd = { .fd = psample_fd(live), .events = POLLIN };
+    if (poll(&pfd, 1, 2000) != 1)
+        return -ETIMEDOUT;
+    int n = psample_recv(live, (struct psample_packet *)(void *)big, 4, sizeof big[0]);
+    if (n != 1)
+        return n;
+    for (size_t i = sizeof(struct psample_packet); i < sizeof big[0]; i++)
+        if (big[0][i] != 0xAB)
+            return -EFAULT; /* tail overwritten */
+    for (size_t i = 0; i < sizeof big[1]; i++)
+        if (big[1][i] != 0xAB)
+            return -EFAULT; /* an element beyond the count written */
+    struct psample_packet p;
+    memcpy(&p, big[0], sizeof p);
+    return p.group == 7 && p.data_len == 102 ? 1 : -EBADMSG;
+}
+static int row_stats_small(void) { struct psample_stats st; return psample_stats(live, &st, 16); }
+static int row_stats_null(void) { return psample_stats(live, NULL, sizeof(struct psample_stats)); }
+static int row_fd_null(void) { return psample_fd(NULL); }
+static int row_close_null(void) { psample_close(NULL); return 0; }
+static int sub_with(struct psample_opts o)
+{
+    struct psample_sub *s = NULL;
+    int rc = psample_subscribe(&s, &o);
+    psample_close(s);
+    return rc;
+}
+static int row_opts_size_0(void) { return sub_with((struct psample_opts){ .size = 0 }); }
+static int row_opts_size_8(void) { return sub_with((struct psample_opts){ .size = 8 }); }
+static int row_opts_v1_size(void) { return sub_with((struct psample_opts){ .size = PSAMPLE_OPTS_SIZE_V1 }); }
+static int row_unknown_flags(void) { return sub_with((struct psample_opts){ .size = sizeof(struct psample_opts), .flags = 1u << 30 }); }
+static int row_reserved(void) { return sub_with((struct psample_opts){ .size = sizeof(struct psample_opts), .reserved = 1 }); }
+static int row_huge_rcvbuf(void) { return sub_with((struct psample_opts){ .size = sizeof(struct psample_opts), .rcvbuf = UINT32_MAX }); }
+static int row_max_rcvbuf(void) { return sub_with((struct psample_opts){ .size = sizeof(struct psample_opts), .rcvbuf = PSAMPLE_MAX_RCVBUF }); }
+static int row_huge_batch(void) { return sub_with((struct psample_opts){ .size = sizeof(struct psample_opts), .batch = PSAMPLE_MAX_BATCH + 1 }); }
+static int row_bad_netns_fd(void)
+{
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int rc = sub_with((struct psample_opts){ .size = sizeof(struct psample_opts), .flags = PSAMPLE_SUB_NETNS_FD, .netns_fd = fd });
+    close(fd);
+    return rc;
+}
+static int row_strerror_any(void)
+{
+    for (long e = -100000; e <= 100000; e += 7) {
+        const char *t = psample_strerror((int)e);
+        if (!t || !*t)
+            return -EFAULT;
+    }
+    const int odd[] = { INT_MIN, INT_MIN + 1, INT_MAX, -1, 0, 1 };
+    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++)
+        if (!psample_strerror(odd[i]) || !*psample_strerror(odd[i]))
+            return -EFAULT;
+    return 0;
+}
+
+static void test_hostile(void)
+{
+    static const struct {
+        const char *name;
+        int (*call)(void);
+        int want;
+    } rows[] = {
+        { "psample_recv with a NULL handle", row_null_handle, -EINVAL },
+        { "psample_recv with a NULL array and n > 0", row_null_array, -EINVAL },
+        { "psample_recv with n == 0", row_zero_n, 0 },
+        { "psample_recv with pkt_size below the first struct", row_small_pkt_size, -EINVAL },
+        { "psample_recv with n * pkt_size overflowing", row_huge_n, -EINVAL },
+        { "psample_recv with pkt_size larger than ours (tail untouched)", row_bigger_pkt_size, 1 },
+        { "psample_stats with a small size", row_stats_small, -EINVAL },
+        { "psample_stats with NULL", row_stats_null, -EINVAL },
+        { "psample_fd with NULL", row_fd_null, -EINVAL },
+        { "psample_close with NULL", row_close_null, 0 },
+        { "opts.size 0", row_opts_size_0, -EINVAL },
+        { "opts.size 8", row_opts_size_8, -EINVAL },
+        { "opts.size of the first version (old caller)", row_opts_v1_size, 0 },
+        { "unknown flags", row_unknown_flags, -EINVAL },
+        { "non-zero reserved bytes", row_reserved, -EINVAL },
+        { "rcvbuf UINT32_MAX", row_huge_rcvbuf, -EINVAL },
+        { "rcvbuf PSAMPLE_MAX_RCVBUF", row_max_rcvbuf, 0 },
+        { "batch above PSAMPLE_MAX_BATCH", row_huge_batch, -EINVAL },
+        { "netns_fd that is not a namespace", row_bad_netns_fd, -EBADF },
+        { "psample_strerror of any integer", row_strerror_any, 0 },
+    };
+    live = subscribe(0);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        int got = rows[i].call();
+        printf("  %-62s %5d (want %d)\n", rows[i].name, got, rows[i].want);
+        CHECK(got == rows[i].want, "%s: got %d, want %d", rows[i].name, got, rows[i].want);
+    }
+    psample_close(live);
+}
+
+/* psample absent, then loaded: first a clear -ENOENT, then success without restarting. */
+static void test_late_load(void)
+{
+    struct psample_sub *sub = NULL;
+    int rc = psample_subscribe(&sub, NULL);
+    CHECK(rc == -ENOENT && sub == NULL, "before loading: %d", rc);
+    CHECK(system("modprobe psample") == 0, "modprobe psample");
+    rc = psample_subscribe(&sub, NULL);
+    CHECK(rc == 0 && sub != NULL, "after loading: %s", psample_strerror(rc));
+    psample_close(sub);
 }
 
 #define TC_ADD "tc filter add dev lo egress pref 10 matchall action sample rate 1 group 7 trunc 128"
@@ -151,6 +276,10 @@ int main(int argc, char **argv)
     int n = argc > 2 ? atoi(argv[2]) : 0;
     if (!strcmp(mode, "eperm"))
         test_eperm();
+    else if (!strcmp(mode, "hostile"))
+        test_hostile();
+    else if (!strcmp(mode, "late-load"))
+        test_late_load();
     else if (!strcmp(mode, "reload"))
         test_reload();
     else if (!strcmp(mode, "overload") && n > 0)
@@ -158,7 +287,7 @@ int main(int argc, char **argv)
     else if (!strcmp(mode, "churn") && n > 0)
         test_churn(n);
     else {
-        fprintf(stderr, "usage: faults eperm | reload | overload N | churn N\n");
+        fprintf(stderr, "usage: faults eperm | hostile | late-load | reload | overload N | churn N\n");
         return 2;
     }
     return finish(mode);

@@ -11,8 +11,13 @@ pass=0 fail=0
 
 run_case() { # name, then the command
     local name=$1; shift
+    local t0=$SECONDS
     echo "=== $name ($(uname -r))"
-    if "$@"; then pass=$((pass + 1)); echo "--- ok $name"; else fail=$((fail + 1)); echo "--- FAIL $name"; fi
+    if "$@"; then
+        pass=$((pass + 1)); echo "--- ok $name ($((SECONDS - t0)) s)"
+    else
+        fail=$((fail + 1)); echo "--- FAIL $name ($((SECONDS - t0)) s)"
+    fi
 }
 
 # Runs a command in a new namespace whose loopback egress has the given tc actions.
@@ -48,12 +53,19 @@ if lsmod | grep -q '^psample'; then
     echo "psample is already loaded: cannot test its absence"; fail=$((fail + 1))
 else
     run_case "module missing gives ENOENT" unshare -n "$e2e" enoent
+    run_case "ENOENT, then success once the module is loaded" "$faults" late-load
 fi
 
 modprobe -a psample act_sample act_tunnel_key cls_matchall sch_ingress || { echo "FAIL: modprobe"; exit 1; }
 
 run_case "rate 1: every datagram sampled, every field" in_sampled_ns 1 128 "$e2e" every 1000 200
 run_case "rate 1: short datagrams (frame < trunc)" in_sampled_ns 1 128 "$e2e" every 500 20
+run_case "no allocation in psample_recv (counting allocator)" in_sampled_ns 1 128 "$vm/alloc_check"
+run_case "receive session under AddressSanitizer + LeakSanitizer" in_sampled_ns 1 128 \
+    env ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99 "$vm/e2e-asan" every 500 200
+run_case "receive session under valgrind memcheck" in_sampled_ns 1 128 \
+    valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+    "$e2e" every 200 200
 run_case "rate 10: about a tenth, every field" in_sampled_ns 10 128 "$e2e" rate 3000 10
 
 # The user cookie exists from 6.11 on; before, the kernel sends none.
@@ -73,7 +85,8 @@ run_case "group created/deleted events" in_sampled_ns 1 128 "$features" config
 run_case "userspace sender policy" in_sampled_ns 1 128 "$features" userspace "$vm/inject"
 run_case "unprivileged subscribe gives EPERM" in_sampled_ns 1 128 \
     setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$faults" eperm
-run_case "overload: delivered + dropped = sampled, exactly" in_sampled_ns 1 128 "$faults" overload 100000
+run_case "hostile callers: one row per misuse" in_sampled_ns 1 128 "$faults" hostile
+run_case "overload: delivered + dropped = sampled, exactly (1,000,000 samples)" in_sampled_ns 1 128 "$faults" overload 1000000
 run_case "churn: 10000 subscribe/receive/close cycles" in_sampled_ns 1 128 "$faults" churn 10000
 make_named_namespaces
 run_case "subscribe in another namespace by fd" unshare -n "$features" netns
