@@ -87,6 +87,7 @@ run_case "unprivileged subscribe gives EPERM" in_sampled_ns 1 128 \
     setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$faults" eperm
 run_case "hostile callers: one row per misuse" in_sampled_ns 1 128 "$faults" hostile
 run_case "overload: delivered + dropped = sampled, exactly (1,000,000 samples)" in_sampled_ns 1 128 "$faults" overload 1000000
+run_case "PSAMPLE_SUB_ENOBUFS: one -ENOBUFS, then on, still exact" in_sampled_ns 1 128 "$faults" enobufs
 run_case "churn: 10000 subscribe/receive/close cycles" in_sampled_ns 1 128 "$faults" churn 10000
 make_named_namespaces
 run_case "subscribe in another namespace by fd" unshare -n "$features" netns

@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Sends one forged psample sample carrying every attribute a switch ASIC driver sends (in- and
+out-ifindex, out-tc, out-tc-occ, latency, timestamp) into the "packets" multicast group of the
+current network namespace, as a userspace producer would: the way to check the CLI's full line
+(the kernel selftests' `cut -d ' ' -f 16`) without the hardware. Netlink only, no network traffic.
+Needs CAP_NET_ADMIN.
+
+usage: cli-inject.py GROUP TIMESTAMP_NS
+Exit status 3: the group id cannot be addressed through sendto()'s 32-bit group mask.
+"""
+import socket
+import struct
+import sys
+
+NETLINK_GENERIC, GENL_ID_CTRL, CTRL_CMD_GETFAMILY = 16, 0x10, 3
+CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME, CTRL_ATTR_MCAST_GROUPS = 1, 2, 7
+CTRL_ATTR_MCAST_GRP_NAME, CTRL_ATTR_MCAST_GRP_ID = 1, 2
+NLM_F_REQUEST = 1
+# include/uapi/linux/psample.h
+(IIFINDEX, OIFINDEX, ORIGSIZE, SAMPLE_GROUP, GROUP_SEQ, SAMPLE_RATE, DATA) = range(7)
+OUT_TC, OUT_TC_OCC, LATENCY, TIMESTAMP, PROTO = 10, 11, 12, 13, 14
+PSAMPLE_CMD_SAMPLE = 0
+
+# What the CLI test expects back (tests/vm/cli-tests.sh): keep the two in step.
+DATA_BYTES = bytes(range(0, 20)) + b"psample forged data!" + bytes([0x7f, 0x80, 0xff])
+
+
+def attr(ty, payload):
+    a = struct.pack("=HH", 4 + len(payload), ty) + payload
+    return a + b"\0" * (-len(a) % 4)
+
+
+def attrs(buf):
+    while len(buf) >= 4:
+        ln, ty = struct.unpack_from("=HH", buf)
+        yield ty & 0x3FFF, buf[4:ln]
+        buf = buf[(ln + 3) & ~3:]
+
+
+def genl_msg(family, cmd, body, flags=0):
+    return struct.pack("=IHHII", 16 + 4 + len(body), family, flags, 1, 0) + bytes([cmd, 1, 0, 0]) + body
+
+
+def resolve(sock):
+    sock.send(genl_msg(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, attr(CTRL_ATTR_FAMILY_NAME, b"psample\0"), NLM_F_REQUEST))
+    reply = sock.recv(65536)
+    if struct.unpack_from("=H", reply, 4)[0] != GENL_ID_CTRL:
+        sys.exit("cli-inject: psample family not found (modprobe psample)")
+    family, packets = None, None
+    for ty, val in attrs(reply[20:]):
+        if ty == CTRL_ATTR_FAMILY_ID:
+            family = struct.unpack("=H", val[:2])[0]
+        elif ty == CTRL_ATTR_MCAST_GROUPS:
+            for _, grp in attrs(val):
+                fields = dict(attrs(grp))
+                if fields.get(CTRL_ATTR_MCAST_GRP_NAME, b"").rstrip(b"\0") == b"packets":
+                    packets = struct.unpack("=I", fields[CTRL_ATTR_MCAST_GRP_ID])[0]
+    return family, packets
+
+
+def main():
+    group, timestamp = int(sys.argv[1]), int(sys.argv[2])
+    sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
+    sock.bind((0, 0))
+    family, packets = resolve(sock)
+    if not packets or packets > 32:
+        print(f"cli-inject: packets group id {packets} cannot be addressed by sendto", file=sys.stderr)
+        sys.exit(3)
+    body = b"".join([
+        attr(IIFINDEX, struct.pack("=H", 5)),  # u16, as the kernel sends it
+        attr(OIFINDEX, struct.pack("=H", 6)),
+        attr(ORIGSIZE, struct.pack("=I", 1000)),
+        attr(SAMPLE_GROUP, struct.pack("=I", group)),
+        attr(GROUP_SEQ, struct.pack("=I", 42)),
+        attr(SAMPLE_RATE, struct.pack("=I", 100)),
+        attr(OUT_TC, struct.pack("=H", 3)),
+        attr(OUT_TC_OCC, struct.pack("=Q", 123456)),
+        attr(LATENCY, struct.pack("=Q", 789)),
+        attr(TIMESTAMP, struct.pack("=Q", timestamp)),
+        attr(PROTO, struct.pack("=H", 0x800)),
+        attr(DATA, DATA_BYTES),
+    ])
+    sock.sendto(genl_msg(family, PSAMPLE_CMD_SAMPLE, body), (0, 1 << (packets - 1)))
+
+
+if __name__ == "__main__":
+    main()

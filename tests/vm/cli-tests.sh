@@ -1,0 +1,403 @@
+#!/usr/bin/env bash
+# Runs inside the VM (tests/vm/vm-run): the psample command-line tool (examples-c/psample.c)
+# against the real kernel. It runs build/examples/psample, which the Makefile builds on the host,
+# so build first:
+#
+#     make all && tests/vm/vm-run 6.12 tests/vm/cli-tests.sh
+#
+# Most cases run in a fresh network namespace whose loopback egress tc samples into group 7
+# (every packet, first 128 bytes); traffic is bounded UDP to 127.0.0.1 in that namespace only.
+# Last line: "cli tests on <kernel>: N passed, M failed" (cases). To run some cases only:
+# tests/vm/vm-run 6.1 env CLI_ONLY='(h)' tests/vm/cli-tests.sh (a substring of their names).
+set -u
+root=$(cd "$(dirname "$0")/../.." && pwd)
+self="$root/tests/vm/cli-tests.sh"
+psample="$root/build/examples/psample"
+inject="$root/tests/vm/cli-inject.py"
+[ -n "${PSAMPLE_IN_VM:-}" ] || { echo "cli-tests.sh runs inside the VM: use tests/vm/vm-run" >&2; exit 2; }
+[ -x "$psample" ] || { echo "FAIL: no $psample: run 'make all' on the host first" >&2; exit 2; }
+
+SAMPLE_ACTIONS="action sample rate 1 group 7 trunc 128"
+# asctime()'s date and time, then the nanoseconds, as the original prints a timestamp.
+TS_RE='(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ( [1-9]|[12][0-9]|3[01]) [0-2][0-9]:[0-5][0-9]:[0-6][0-9] [0-9]{4} [0-9]{9} nsec'
+
+# ---- helpers (used inside the cases) ----
+
+bad=0
+check() { # message command...: records a failure, goes on
+    local msg=$1; shift
+    if ! "$@"; then echo "  FAIL: $msg"; bad=1; fi
+}
+
+# Bounded: at most 1000 datagrams of at most 1400 bytes, to 127.0.0.1:9999 only, with a bound
+# sink so no ICMP port-unreachable replies (sampled too) follow.
+send_udp() { # count [payload bytes]
+    python3 - "$1" "${2:-64}" <<'EOF'
+import socket, sys
+count, size = min(int(sys.argv[1]), 1000), min(int(sys.argv[2]), 1400)
+sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sink.bind(("127.0.0.1", 9999))
+out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(count):
+    out.sendto(b"x" * size, ("127.0.0.1", 9999))
+EOF
+}
+
+# Starts psample in the background (pid in $bg) and returns once it is subscribed: it handles
+# SIGUSR1 only in its wait for samples, after subscribing, by printing its counters to stderr.
+start() { # stdout-file stderr-file psample-args...
+    local out=$1 err=$2; shift 2
+    "$psample" "$@" >"$out" 2>"$err" &
+    bg=$!
+    local i cgt
+    for ((i = 0; i < 200; i++)); do # handler installed (SIGUSR1 is bit 9 of SigCgt): <= 20 s
+        cgt=$(awk '/^SigCgt:/ {print $2}' "/proc/$bg/status" 2>/dev/null) || return 1
+        [ -n "$cgt" ] && (( 0x$cgt & 0x200 )) && break
+        sleep 0.1
+    done
+    kill -USR1 "$bg" 2>/dev/null || return 1
+    for ((i = 0; i < 200; i++)); do
+        grep -q '^psample: delivered=' "$err" && return 0
+        kill -0 "$bg" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    echo "  psample did not get ready: $(cat "$err")"
+    return 1
+}
+
+# Waits for a background psample to exit by itself (--count), at most `secs` seconds, then
+# kills it. Returns its exit status (124 when it had to be killed).
+finish() { # pid secs
+    local pid=$1 i
+    for ((i = 0; i < $2 * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || { wait "$pid"; return; }
+        sleep 0.1
+    done
+    kill "$pid" 2>/dev/null; wait "$pid"
+    echo "  psample $pid did not exit by itself in $2 s"
+    return 124
+}
+
+lines() { wc -l <"$1"; }
+
+# ---- cases: each runs in its own namespace (see the bottom) and returns non-zero on failure ----
+
+# (a) The sample line, field for field: what tc sends on loopback egress. A locally generated
+# packet has no input interface (no in-ifindex); software tc sends no out-tc, out-tc-occ or
+# latency, and the original prints only the fields that are present.
+case_sample_line() {
+    local w; w=$(mktemp -d)
+    start "$w/out" "$w/err" --group 7 --count 5 --stats || return 1
+    send_udp 5 64
+    finish "$bg" 20; check "exit status 0 after --count 5" [ $? -eq 0 ]
+    cat "$w/out"
+    check "5 lines" [ "$(lines "$w/out")" -eq 5 ]
+    # 64 bytes of payload: 14 (Ethernet) + 20 (IPv4) + 8 (UDP) + 64 = 106 bytes.
+    local re="^group 7 out-ifindex 1 origsize 106 sample-rate 1 seq [0-9]+ timestamp $TS_RE protocol 0x800 \$"
+    check "every line is exactly the original's format" [ "$(grep -cE "$re" "$w/out")" -eq 5 ]
+    check "no out-tc-occ (absent: the original prints none)" [ "$(grep -c 'out-tc-occ' "$w/out")" -eq 0 ]
+    local seqs; seqs=$(sed -E 's/.* seq ([0-9]+) .*/\1/' "$w/out" | tr '\n' ' ')
+    check "seq numbers consecutive: $seqs" python3 -c '
+import sys; s = [int(x) for x in sys.argv[1].split()]; assert s == list(range(s[0], s[0] + 5)), s' "$seqs"
+    # tc_sample.sh reads field 16 as out-tc-occ. Without in-ifindex, out-tc and out-tc-occ,
+    # field 11 is "timestamp" and field 16 falls in the date, as with the original.
+    check "field 11 is 'timestamp'" [ "$(cut -d ' ' -f 11 "$w/out" | sort -u)" = timestamp ]
+    check "--stats on exit: delivered=5" grep -q '^psample: delivered=5 ' "$w/err"
+    return $bad
+}
+
+# (b) --list-groups: the original's table, 15-character columns, header only when groups exist.
+case_list_groups() {
+    local w; w=$(mktemp -d)
+    start "$w/json" "$w/err" --group 7 --count 3 --json || return 1
+    send_udp 3 64
+    finish "$bg" 20
+    local last; last=$(python3 -c 'import json,sys; print([json.loads(l) for l in sys.stdin][-1]["seq"])' <"$w/json")
+    "$psample" --list-groups >"$w/list"; check "--list-groups exits 0" [ $? -eq 0 ]
+    cat "$w/list"
+    check "header" [ "$(sed -n 1p "$w/list")" = "Group Num       Refcount        Group Seq      " ]
+    check "group 7: refcount 1, next seq $((last + 1))" \
+        [ "$(sed -n 2p "$w/list")" = "$(printf '%-15s %-15s %-15s' 7 1 $((last + 1)))" ]
+    check "two lines" [ "$(lines "$w/list")" -eq 2 ]
+    "$psample" -l --json >"$w/listjson"
+    check "--list-groups --json" python3 -c '
+import json, sys
+g = [json.loads(l) for l in open(sys.argv[1])]
+assert g == [{"group": 7, "refcount": 1, "seq": int(sys.argv[2])}], g' "$w/listjson" $((last + 1))
+    unshare -n "$psample" -l >"$w/none" 2>&1; check "no groups: exit 0" [ $? -eq 0 ]
+    check "no groups: no output, no header" [ ! -s "$w/none" ]
+    return $bad
+}
+
+# (c) Group events: "created"/"deleted" lines when a tc action takes and drops group 9, shown by
+# default and with --no-sample, hidden by --no-config.
+case_config_events() {
+    local w; w=$(mktemp -d)
+    start "$w/events" "$w/e1" --no-sample --count 2 || return 1; local events=$bg
+    start "$w/samples" "$w/e2" --no-config --count 3 || return 1; local samples=$bg
+    start "$w/both" "$w/e3" --count 3 || return 1; local both=$bg
+    # pref 5: before the group 7 filter (pref 10); tc stops at the first matching filter.
+    tc filter add dev lo egress pref 5 matchall action sample rate 1 group 9 trunc 64
+    send_udp 3 64
+    tc filter del dev lo egress pref 5
+    finish "$events" 30; check "--no-sample --count 2 exits 0" [ $? -eq 0 ]
+    finish "$samples" 20; check "--no-config --count 3 exits 0" [ $? -eq 0 ]
+    finish "$both" 20; check "default --count 3 exits 0" [ $? -eq 0 ]
+    cat "$w/events" "$w/both"
+    local first; first=$(sed -nE 's/^created group 9 with current seq ([0-9]+) $/\1/p' "$w/events")
+    check "created line" [ -n "$first" ]
+    check "deleted line: seq moved by the 3 samples" \
+        [ "$(sed -n 2p "$w/events")" = "deleted group 9 with current seq $((${first:-0} + 3)) " ]
+    check "--no-sample: only the 2 event lines" [ "$(lines "$w/events")" -eq 2 ]
+    check "--no-config: 3 sample lines of group 9" [ "$(grep -c '^group 9 out-ifindex 1 ' "$w/samples")" -eq 3 ]
+    check "--no-config: nothing else" [ "$(lines "$w/samples")" -eq 3 ]
+    check "default: the created line first" [ "$(sed -n 1p "$w/both")" = "created group 9 with current seq $first " ]
+    check "default: then the 3 samples" [ "$(grep -c '^group 9 out-ifindex 1 ' "$w/both")" -eq 3 ]
+    return $bad
+}
+
+# (d) --json: valid JSON, one object a line, with group, consecutive seq, the cookie (6.11+) and
+# the fields bitmask agreeing with the keys.
+case_json() {
+    local cookie=$1 w; w=$(mktemp -d)
+    start "$w/out" "$w/err" --group 7 --count 5 --json -v || return 1
+    local t0; t0=$(date +%s%N)
+    send_udp 5 64
+    finish "$bg" 20; check "exit 0" [ $? -eq 0 ]
+    local t1; t1=$(date +%s%N)
+    head -n 1 "$w/out"
+    check "valid JSON, 5 objects" python3 -c 'import json,sys; o = [json.loads(l) for l in sys.stdin]; assert len(o) == 5, o' <"$w/out"
+    check "fields and values" python3 - "$w/out" "$cookie" "$t0" "$t1" <<'EOF'
+import json, sys
+objs = [json.loads(l) for l in open(sys.argv[1])]
+cookie, t0, t1 = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+keys = {0: "in_ifindex", 1: "out_ifindex", 2: "origsize", 3: "group", 4: "seq", 5: "rate", 6: "data_len",
+        10: "out_tc", 11: "out_tc_occ", 12: "latency_ns", 13: "timestamp_ns", 14: "protocol", 15: "cookie"}
+for i, o in enumerate(objs):
+    assert o["kind"] == "sample" and o["group"] == 7 and o["seq"] == objs[0]["seq"] + i, o
+    assert o["flags"] == 0 and o["nsid"] == -1 and o["sender_portid"] == 0, o
+    assert o["out_ifindex"] == 1 and o["origsize"] == 106 and o["data_len"] == 106, o
+    assert o["rate"] == 1 and o["effective_rate"] == 1 and o["protocol"] == 0x800, o
+    assert t0 <= o["timestamp_ns"] <= t1, (t0, o["timestamp_ns"], t1)
+    # lo's Ethernet header (zero addresses, IPv4), then IPv4 to 127.0.0.1
+    assert o["data"].startswith("0" * 24 + "0800" + "45") and "7f000001" in o["data"], o["data"]
+    for bit, key in keys.items():
+        assert ((o["fields"] >> bit) & 1) == (key in o), (bit, key, o)
+    if cookie == "none":
+        assert "cookie" not in o, o
+    else:
+        assert o["cookie"] == cookie, o
+EOF
+    return $bad
+}
+
+# (e) --write: a pcap tcpdump reads, the kernel's timestamps (compared with --json of the same
+# samples), caplen = the 128 sampled bytes, len = the frame's, to a file and to standard output.
+case_pcap() {
+    local w; w=$(mktemp -d)
+    start "$w/json" "$w/e1" --group 7 --count 5 --json || return 1; local json=$bg
+    start /dev/null "$w/e2" --group 7 --count 5 --write "$w/file.pcap" || return 1; local file=$bg
+    start "$w/stdout.pcap" "$w/e3" --count 5 --write - || return 1; local out=$bg
+    send_udp 5 200 # 14 + 20 + 8 + 200 = 242-byte frames, 128 sampled
+    finish "$json" 20; finish "$file" 20; check "--write FILE exits 0" [ $? -eq 0 ]
+    finish "$out" 20; check "--write - exits 0" [ $? -eq 0 ]
+    python3 -c 'import json,sys
+for l in sys.stdin:
+    t = json.loads(l)["timestamp_ns"]; print("%d.%09d" % (t // 10**9, t % 10**9))' <"$w/json" >"$w/want-ts"
+    local f
+    for f in file.pcap stdout.pcap; do
+        tcpdump -r "$w/$f" -nn --nano -tt >"$w/$f.txt" 2>"$w/$f.err"; check "tcpdump reads $f" [ $? -eq 0 ]
+        cat "$w/$f.txt"
+        check "$f: 5 packets" [ "$(lines "$w/$f.txt")" -eq 5 ]
+        check "$f: each 127.0.0.1.<port> > 127.0.0.1.9999: UDP, length 200" \
+            [ "$(grep -cE '^[0-9]+\.[0-9]{9} IP 127\.0\.0\.1\.[0-9]+ > 127\.0\.0\.1\.9999: UDP, length 200$' "$w/$f.txt")" -eq 5 ]
+        check "$f: timestamps are the kernel's" diff <(cut -d ' ' -f 1 "$w/$f.txt") "$w/want-ts"
+        check "$f: Ethernet, nanosecond pcap, snaplen 65535, caplen 128, len 242" python3 - "$w/$f" <<'EOF'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+magic, major, minor, _, _, snaplen, linktype = struct.unpack_from("<IHHiIII", b)
+assert (magic, major, minor, snaplen, linktype) == (0xA1B23C4D, 2, 4, 65535, 1), (hex(magic), snaplen, linktype)
+off, n = 24, 0
+while off < len(b):
+    sec, nsec, caplen, length = struct.unpack_from("<IIII", b, off)
+    assert (caplen, length) == (128, 242) and nsec < 10**9, (caplen, length, nsec)
+    off += 16 + caplen
+    n += 1
+assert off == len(b) and n == 5, (off, len(b), n)
+EOF
+    done
+    check "--write -: nothing but the pcap on stdout, nothing on stderr but the readiness counters" \
+        [ "$(grep -vc '^psample: delivered=' "$w/e3")" -eq 0 ]
+    return $bad
+}
+
+# (f) -v: "data len N", the hex dump (16 bytes a line, hex padded to 16 columns, then the
+# printable characters), then an empty line.
+case_verbose() {
+    local w; w=$(mktemp -d)
+    start "$w/out" "$w/err" --group 7 --count 2 -v || return 1
+    send_udp 2 64
+    finish "$bg" 20; check "exit 0" [ $? -eq 0 ]
+    cat "$w/out"
+    check "2 samples of 1 + 7 + 1 lines" [ "$(lines "$w/out")" -eq 18 ]
+    check "sample lines end with 'data len 106'" \
+        [ "$(grep -cE "^group 7 out-ifindex 1 origsize 106 sample-rate 1 seq [0-9]+ timestamp $TS_RE protocol 0x800 data len 106\$" "$w/out")" -eq 2 ]
+    check "first dump line: lo's Ethernet header, then IPv4" \
+        [ "$(grep -c '^0x0000:  00 00 00 00 00 00 00 00 00 00 00 00 08 00 45 00  \.\.\.\.\.\.\.\.\.\.\.\.\.\.E\.$' "$w/out")" -eq 2 ]
+    check "full dump lines" [ "$(grep -cE '^0x00[0-5]0:  ([0-9a-f]{2} ){16} .{16}$' "$w/out")" -eq 12 ]
+    check "last dump line: 10 bytes padded to 16 columns" \
+        [ "$(grep -cE '^0x0060:  (78 ){10}(   ){6} x{10}$' "$w/out")" -eq 2 ]
+    check "an empty line after each dump" [ "$(grep -c '^$' "$w/out")" -eq 2 ]
+    return $bad
+}
+
+# (g) --help, usage errors.
+case_usage() {
+    local w opt; w=$(mktemp -d)
+    "$psample" --help >"$w/help"; check "--help exits 0" [ $? -eq 0 ]
+    for opt in -l --list-groups -m --monitor -c --no-config -s --no-sample -g --group -v --verbose \
+               -w --write --count --json --stats --all-netns -h --help; do
+        check "--help mentions $opt" grep -qe "$opt\b" "$w/help"
+    done
+    "$psample" --bogus >"$w/out" 2>"$w/err"; local rc=$?
+    check "unknown option: non-zero exit ($rc)" [ "$rc" -ne 0 ]
+    check "unknown option: usage on stderr" grep -q '^Usage: psample' "$w/err"
+    check "unknown option: nothing on stdout" [ ! -s "$w/out" ]
+    for opt in "--no-sample --no-config" "-l --no-sample" "-w x -v" "-w x --json" "-l -w x" \
+               "--count 0" "--count x" "-g x" "extra"; do
+        # shellcheck disable=SC2086
+        "$psample" $opt >/dev/null 2>&1; rc=$?
+        check "'$opt' is a usage error (64, as the original's argp): $rc" [ "$rc" -eq 64 ]
+    done
+    return $bad
+}
+
+# (h) A sample with every hardware attribute (forged by cli-inject.py, as a userspace producer;
+# the original showed those too): the whole line, field 16 = out-tc-occ as tc_sample.sh reads
+# it, a day of month < 10 (asctime pads it with a space), the -v dump and the JSON.
+case_full_line() {
+    local w; w=$(mktemp -d)
+    export TZ=UTC
+    start "$w/out" "$w/e1" --group 7 --count 2 || return 1; local text=$bg
+    start "$w/verbose" "$w/e2" --group 7 --count 1 -v || return 1; local verbose=$bg
+    start "$w/json" "$w/e3" --group 7 --count 1 --json || return 1; local json=$bg
+    python3 "$inject" 7 1700000000123456789; check "inject" [ $? -eq 0 ]
+    python3 "$inject" 7 1699488000000000005; check "inject" [ $? -eq 0 ]
+    finish "$text" 20; finish "$verbose" 20; finish "$json" 20
+    cat "$w/out" "$w/verbose" "$w/json"
+    local head='group 7 in-ifindex 5 out-ifindex 6 origsize 1000 sample-rate 100 seq 42 out-tc 3 out-tc-occ 123456 latency 789'
+    check "line 1, exactly" [ "$(sed -n 1p "$w/out")" = "$head timestamp Tue Nov 14 22:13:20 2023 123456789 nsec protocol 0x800 " ]
+    check "line 2, exactly (day 9: two spaces)" [ "$(sed -n 2p "$w/out")" = "$head timestamp Thu Nov  9 00:00:00 2023 000000005 nsec protocol 0x800 " ]
+    check "cut -d ' ' -f 16 is out-tc-occ" [ "$(cut -d ' ' -f 16 "$w/out" | sort -u)" = 123456 ]
+    check "cut -d ' ' -f 15 is its name" [ "$(cut -d ' ' -f 15 "$w/out" | sort -u)" = out-tc-occ ]
+    printf '%s\n' \
+        "$head timestamp Tue Nov 14 22:13:20 2023 123456789 nsec protocol 0x800 data len 43" \
+        '0x0000:  00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f  ................' \
+        '0x0010:  10 11 12 13 70 73 61 6d 70 6c 65 20 66 6f 72 67  ....psample forg' \
+        '0x0020:  65 64 20 64 61 74 61 21 7f 80 ff                 ed data!...' \
+        '' >"$w/want-verbose"
+    check "-v output, exactly" cmp "$w/verbose" "$w/want-verbose"
+    check "JSON" python3 - "$w/json" <<'EOF'
+import json, sys
+(o,) = [json.loads(l) for l in open(sys.argv[1])]
+want = dict(kind="sample", group=7, seq=42, in_ifindex=5, out_ifindex=6, origsize=1000, rate=100,
+            out_tc=3, out_tc_occ=123456, latency_ns=789, timestamp_ns=1700000000123456789,
+            protocol=0x800, data_len=43, flags=2, nsid=-1)
+assert all(o[k] == v for k, v in want.items()), o
+assert o["sender_portid"] != 0, o
+EOF
+    return $bad
+}
+
+# (i) As the kernel's netdevsim/psample.sh uses it: `timeout 2 psample &> file` must leave nothing
+# when nothing is sampled, and every line when killed (lines are flushed as they come).
+case_killed() {
+    local w; w=$(mktemp -d)
+    timeout 2 "$psample" &>"$w/quiet"
+    check "killed by timeout: 124" [ $? -eq 124 ]
+    check "nothing sampled: empty output" [ ! -s "$w/quiet" ]
+    start "$w/out" "$w/err" || return 1
+    send_udp 3 64
+    local i
+    for ((i = 0; i < 100 && $(lines "$w/out") < 3; i++)); do sleep 0.1; done
+    kill -TERM "$bg"; wait "$bg"; check "SIGTERM: exit 0" [ $? -eq 0 ]
+    check "3 lines were there before the kill" [ "$(grep -c '^group 7 out-ifindex 1 ' "$w/out")" -eq 3 ]
+    return $bad
+}
+
+# (j) --all-netns, from the VM's own namespace: samples taken in namespace cli-a (id 21 here)
+# carry "nsid 21 " at the end of the line and "nsid": 21 in JSON; without it, none arrive.
+case_all_netns() {
+    local w; w=$(mktemp -d)
+    ip netns add cli-a || return 1
+    ip netns set cli-a 21
+    ip -n cli-a link set lo up
+    tc -n cli-a qdisc add dev lo clsact
+    tc -n cli-a filter add dev lo egress pref 10 matchall $SAMPLE_ACTIONS
+    start "$w/out" "$w/e1" --all-netns --group 7 --count 3 || return 1; local text=$bg
+    start "$w/json" "$w/e2" --all-netns --group 7 --count 3 --json || return 1; local json=$bg
+    start "$w/none" "$w/e3" --group 7 || return 1; local none=$bg
+    ip netns exec cli-a "$self" --send 3 64
+    finish "$text" 20; check "exit 0" [ $? -eq 0 ]
+    finish "$json" 20
+    kill "$none"; wait "$none"
+    ip netns del cli-a
+    cat "$w/out"
+    check "3 lines ending with 'nsid 21 '" \
+        [ "$(grep -cE "^group 7 out-ifindex 1 origsize 106 sample-rate 1 seq [0-9]+ timestamp $TS_RE protocol 0x800 nsid 21 \$" "$w/out")" -eq 3 ]
+    check "JSON nsid 21" python3 -c 'import json,sys; o = [json.loads(l) for l in sys.stdin]; assert len(o) == 3 and all(x["nsid"] == 21 for x in o), o' <"$w/json"
+    check "without --all-netns: nothing from other namespaces" [ ! -s "$w/none" ]
+    return $bad
+}
+
+# ---- driver ----
+
+if [ "${1:-}" = --send ]; then # traffic in another namespace: ip netns exec NS cli-tests.sh --send
+    send_udp "$2" "$3"
+    exit
+fi
+
+# Re-entered by in_ns inside a new network namespace: loopback up, its egress sampled.
+if [ "${1:-}" = --in-ns ]; then
+    actions=$2; shift 2
+    ip link set lo up && tc qdisc add dev lo clsact &&
+        tc filter add dev lo egress pref 10 matchall $actions || exit 1
+    "$@"
+    exit
+fi
+
+in_ns() { # "tc actions" case-function [args]
+    local actions=$1; shift
+    unshare -n "$self" --in-ns "$actions" "$@"
+}
+
+pass=0 fail=0
+run_case() { # name, then the command
+    local name=$1; shift
+    [[ $name == *"${CLI_ONLY:-}"* ]] || return 0
+    echo "=== $name ($(uname -r))"
+    if "$@"; then pass=$((pass + 1)); echo "--- ok $name"; else fail=$((fail + 1)); echo "--- FAIL $name"; fi
+}
+
+modprobe -a psample act_sample cls_matchall sch_ingress || { echo "FAIL: modprobe"; exit 1; }
+
+# The user cookie exists from 6.11 on; before, the kernel sends none.
+cookie=00112233445566778899aabbccddeeff
+case $(uname -r) in
+    6.1.*) want_cookie=none ;;
+    *) want_cookie=$cookie ;;
+esac
+
+run_case "(a) sample line format, out-tc-occ absent, --count, --stats" in_ns "$SAMPLE_ACTIONS" case_sample_line
+run_case "(b) --list-groups table" in_ns "$SAMPLE_ACTIONS" case_list_groups
+run_case "(c) group created/deleted lines, --no-sample, --no-config" in_ns "$SAMPLE_ACTIONS" case_config_events
+run_case "(d) --json (cookie $want_cookie)" in_ns "$SAMPLE_ACTIONS cookie $cookie" case_json "$want_cookie"
+run_case "(e) --write pcap read back by tcpdump, kernel timestamps" in_ns "$SAMPLE_ACTIONS" case_pcap
+run_case "(f) -v hex dump" in_ns "$SAMPLE_ACTIONS" case_verbose
+run_case "(g) --help and usage errors" case_usage
+run_case "(h) every attribute: exact line, field 16 = out-tc-occ, -v, JSON" in_ns "$SAMPLE_ACTIONS" case_full_line
+run_case "(i) timeout/SIGTERM: empty when idle, flushed lines" in_ns "$SAMPLE_ACTIONS" case_killed
+run_case "(j) --all-netns: nsid" case_all_netns
+
+echo "cli tests on $(uname -r): $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
