@@ -350,6 +350,34 @@ case_all_netns() {
     return $bad
 }
 
+# (k) The psample module unloaded and loaded again under a running psample: it follows (the
+# library's PSAMPLE_SUB_RESUBSCRIBE) and prints the samples of the new module too.
+case_reload() {
+    local w i; w=$(mktemp -d)
+    start "$w/out" "$w/err" --group 7 --count 2 --stats || return 1
+    send_udp 1 64
+    for ((i = 0; i < 100 && $(lines "$w/out") < 1; i++)); do sleep 0.1; done
+    check "a sample before the unload" [ "$(lines "$w/out")" -eq 1 ]
+    tc filter del dev lo egress pref 10
+    # Namespaces of earlier cases may still hold act_sample for a moment (their cleanup is async).
+    for ((i = 0; i < 50; i++)); do rmmod act_sample psample 2>/dev/null && break; sleep 0.2; done
+    check "unloaded" [ ! -d /sys/module/psample ]
+    modprobe act_sample && tc filter add dev lo egress pref 10 matchall $SAMPLE_ACTIONS
+    check "reloaded" [ -d /sys/module/psample ]
+    # Ready again once it has rejoined the new family (its counters say so on SIGUSR1).
+    for ((i = 0; i < 50; i++)); do
+        kill -USR1 "$bg"; sleep 0.2
+        grep -q ' family_removed=1 resubscribed=1 ' "$w/err" && break
+    done
+    check "resubscribed" grep -q ' family_removed=1 resubscribed=1 ' "$w/err"
+    send_udp 1 64
+    finish "$bg" 20; check "exit 0 after the second sample" [ $? -eq 0 ]
+    cat "$w/out"
+    check "2 sample lines" [ "$(grep -c '^group 7 out-ifindex 1 ' "$w/out")" -eq 2 ]
+    check "--stats on exit: delivered=2" grep -q '^psample: delivered=2 ' "$w/err"
+    return $bad
+}
+
 # ---- driver ----
 
 if [ "${1:-}" = --send ]; then # traffic in another namespace: ip netns exec NS cli-tests.sh --send
@@ -398,6 +426,8 @@ run_case "(g) --help and usage errors" case_usage
 run_case "(h) every attribute: exact line, field 16 = out-tc-occ, -v, JSON" in_ns "$SAMPLE_ACTIONS" case_full_line
 run_case "(i) timeout/SIGTERM: empty when idle, flushed lines" in_ns "$SAMPLE_ACTIONS" case_killed
 run_case "(j) --all-netns: nsid" case_all_netns
+# Last: it unloads the module.
+run_case "(k) module reload under a running psample" in_ns "$SAMPLE_ACTIONS" case_reload
 
 echo "cli tests on $(uname -r): $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
