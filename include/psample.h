@@ -175,6 +175,9 @@
 // Size of the first published `struct psample_stats`.
 #define PSAMPLE_STATS_SIZE_V1 96
 
+// Size of the first published `struct psample_group_info`.
+#define PSAMPLE_GROUP_INFO_SIZE_V1 16
+
 // Most groups `opts.groups` may list.
 #define PSAMPLE_MAX_GROUPS 1024
 
@@ -428,7 +431,8 @@ int psample_decode(const void *msg,
 
 // Lists psample's groups (the kernel's `PSAMPLE_CMD_GET_GROUP` dump) in the caller's network
 // namespace, or in `opts->netns_fd`'s with `PSAMPLE_SUB_NETNS_FD` (other flags are ignored).
-// Fills up to `n` entries of `info_size` bytes (pass `sizeof(struct psample_group_info)`) and
+// Fills up to `n` entries of `info_size` bytes (pass `sizeof(struct psample_group_info)`; at
+// least `PSAMPLE_GROUP_INFO_SIZE_V1`; each entry gets `min(info_size, its own size)` bytes) and
 // stores the number of groups that exist in `*total` (may be NULL) so the array can be sized.
 // Returns the number filled, or a negative errno (`-ENOENT`: psample not loaded).
 PSAMPLE_WARN_UNUSED

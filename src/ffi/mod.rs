@@ -239,7 +239,8 @@ pub unsafe extern "C" fn psample_decode(msg: *const c_void, len: usize, pkt: *mu
 
 /// Lists psample's groups (the kernel's `PSAMPLE_CMD_GET_GROUP` dump) in the caller's network
 /// namespace, or in `opts->netns_fd`'s with `PSAMPLE_SUB_NETNS_FD` (other flags are ignored).
-/// Fills up to `n` entries of `info_size` bytes (pass `sizeof(struct psample_group_info)`) and
+/// Fills up to `n` entries of `info_size` bytes (pass `sizeof(struct psample_group_info)`; at
+/// least `PSAMPLE_GROUP_INFO_SIZE_V1`; each entry gets `min(info_size, its own size)` bytes) and
 /// stores the number of groups that exist in `*total` (may be NULL) so the array can be sized.
 /// Returns the number filled, or a negative errno (`-ENOENT`: psample not loaded).
 #[no_mangle]
@@ -251,7 +252,7 @@ pub unsafe extern "C" fn psample_list_groups(
     info_size: usize,
     total: *mut usize,
 ) -> c_int {
-    if info_size < size_of::<psample_group_info>() || (n > 0 && groups.is_null()) {
+    if info_size < PSAMPLE_GROUP_INFO_SIZE_V1 || (n > 0 && groups.is_null()) {
         return fail(Errno(libc::EINVAL));
     }
     if n.checked_mul(info_size).map_or(true, |b| b > isize::MAX as usize) {

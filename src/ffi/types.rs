@@ -120,6 +120,8 @@ pub const PSAMPLE_OPTS_SIZE_V1: usize = 16;
 pub const PSAMPLE_PACKET_SIZE_V1: usize = 192;
 /// Size of the first published `struct psample_stats`.
 pub const PSAMPLE_STATS_SIZE_V1: usize = 96;
+/// Size of the first published `struct psample_group_info`.
+pub const PSAMPLE_GROUP_INFO_SIZE_V1: usize = 16;
 /// Most groups `opts.groups` may list.
 pub const PSAMPLE_MAX_GROUPS: u32 = 1024;
 /// Largest `opts.rcvbuf` accepted (1 GiB); larger is `-EINVAL`.
@@ -313,5 +315,6 @@ pub struct psample_group_info {
 const _: () = assert!(std::mem::size_of::<psample_packet>() == PSAMPLE_PACKET_SIZE_V1);
 const _: () = assert!(std::mem::size_of::<psample_stats>() == PSAMPLE_STATS_SIZE_V1);
 const _: () = assert!(std::mem::size_of::<psample_opts>() == 40);
+const _: () = assert!(std::mem::size_of::<psample_group_info>() == PSAMPLE_GROUP_INFO_SIZE_V1);
 const _: () = assert!(std::mem::size_of::<psample_tunnel>() == 88);
 const _: () = assert!(std::mem::size_of::<c_int>() == 4);

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Builds, on the host, what tests/vm/bindings-tests.sh runs in the VM, all under
+# build/vm/bindings/: the library (debug build) with its SONAME link, a psample.pc pointing at it
+# and at include/, and the Go package's test binary linked through that .pc. Then installs the
+# Python package into build/venv. Nothing is downloaded: Go uses only its standard library
+# (GOPROXY=off), and the Python package builds with its own stdlib-only backend (--no-index).
+#
+#   bindings/build.sh && tests/vm/vm-run 6.12 tests/vm/bindings-tests.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+out=$root/build/vm/bindings
+mkdir -p "$out/lib" "$out/pkgconfig"
+
+cargo build --quiet --lib
+target=${CARGO_TARGET_DIR:-$root/target}
+# A private copy, replaced by rename: other jobs rebuild target/ and build/vm/lib while a VM may
+# still be running this one.
+cp "$target/debug/libpsample.so" "$out/lib/libpsample.so.new"
+mv -f "$out/lib/libpsample.so.new" "$out/lib/libpsample.so"
+ln -sfn libpsample.so "$out/lib/libpsample.so.0"
+
+# The rpath lets the Go test binary find the library on the host and in the VM (same paths).
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+cat > "$out/pkgconfig/psample.pc" <<PC
+libdir=$out/lib
+includedir=$root/include
+
+Name: psample
+Description: libpsample staged for the binding tests
+Version: $version
+Libs: -L\${libdir} -Wl,-rpath,\${libdir} -lpsample
+Cflags: -I\${includedir}
+PC
+
+export PKG_CONFIG_PATH=$out/pkgconfig GOPROXY=off GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=1
+# Go does not hash C headers outside the package directory (nor pkg-config's output) into its
+# build cache keys, so a cache shared across versions of psample.h could keep a stale build: one
+# cache per header version.
+export GOCACHE=$root/target/go-cache/$(sha256sum include/psample.h | cut -c1-16)
+(cd bindings/go && go vet . && go test -c -o "$out/psample-go.test.new" .)
+mv -f "$out/psample-go.test.new" "$out/psample-go.test"
+
+"$root/build/venv/bin/pip" install --quiet --disable-pip-version-check --no-index --no-deps --force-reinstall \
+    ./bindings/python
+echo "bindings/build.sh: staged in ${out#"$root"/}; python package installed in build/venv"

@@ -1,0 +1,3 @@
+module example.org/psample
+
+go 1.19

@@ -1,0 +1,226 @@
+package psample
+
+import (
+	"encoding/binary"
+	"errors"
+	"io/fs"
+	"net/netip"
+	"os"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"unsafe"
+)
+
+// The host has no psample module, so these tests see what a user without it sees.
+
+func TestNoPsample(t *testing.T) {
+	if _, err := os.Stat("/sys/module/psample"); err == nil {
+		t.Skip("psample is loaded here: cannot test its absence")
+	}
+	sub, err := Subscribe(nil)
+	if sub != nil || !errors.Is(err, syscall.ENOENT) || !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Subscribe(nil) = %v, %v; want ENOENT", sub, err)
+	}
+	var perr *Error
+	if !errors.As(err, &perr) || perr.Op != "subscribe" || perr.Errno != syscall.ENOENT {
+		t.Fatalf("error %#v is not a *Error{subscribe, ENOENT}", err)
+	}
+	if !strings.Contains(err.Error(), "modprobe psample") || !strings.HasPrefix(err.Error(), "psample subscribe: ") {
+		t.Errorf("error text %q", err)
+	}
+	// Options are fine: ENOENT still.
+	_, err = Subscribe(&Options{Flags: FlagNonblock | FlagConfigEvents, Groups: []uint32{1, 2, 3}, Batch: 4})
+	if !errors.Is(err, syscall.ENOENT) {
+		t.Errorf("Subscribe with options: %v", err)
+	}
+	if groups, err := ListGroups(nil); !errors.Is(err, syscall.ENOENT) {
+		t.Errorf("ListGroups = %v, %v; want ENOENT", groups, err)
+	}
+}
+
+func TestInvalidOptions(t *testing.T) {
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devnull.Close()
+	tooMany := make([]uint32, MaxGroups+1)
+	for _, tc := range []struct {
+		name string
+		opts Options
+		want syscall.Errno
+	}{
+		{"unknown flag", Options{Flags: 1 << 30}, syscall.EINVAL},
+		{"batch too large", Options{Batch: MaxBatch + 1}, syscall.EINVAL},
+		{"rcvbuf too large", Options{Rcvbuf: MaxRcvbuf + 1}, syscall.EINVAL},
+		{"too many groups", Options{Groups: tooMany}, syscall.EINVAL},
+		{"no samples and no events", Options{Flags: FlagNoSamples}, syscall.EINVAL},
+		{"negative netns fd", Options{Flags: FlagNetnsFD, NetnsFD: -1}, syscall.EBADF},
+		{"netns fd not a namespace", Options{Flags: FlagNetnsFD, NetnsFD: int(devnull.Fd())}, syscall.EBADF},
+	} {
+		sub, err := Subscribe(&tc.opts)
+		if sub != nil || !errors.Is(err, tc.want) {
+			t.Errorf("%s: Subscribe = %v, %v; want %v", tc.name, sub, err, tc.want)
+		}
+	}
+	if _, err := ListGroups(&Options{Flags: FlagNetnsFD, NetnsFD: -1}); !errors.Is(err, syscall.EBADF) {
+		t.Errorf("ListGroups with a bad netns fd: %v", err)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	cargo, err := os.ReadFile("../../Cargo.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := regexp.MustCompile(`(?m)^version = "(.*)"`).FindSubmatch(cargo)
+	if want == nil || Version() != string(want[1]) {
+		t.Fatalf("Version() = %q, Cargo.toml says %q", Version(), want)
+	}
+}
+
+// native is the host's byte order, which netlink uses (Go 1.19 has no binary.NativeEndian).
+var native binary.ByteOrder = binary.LittleEndian
+
+func init() {
+	x := uint16(1)
+	if *(*byte)(unsafe.Pointer(&x)) == 0 {
+		native = binary.BigEndian
+	}
+}
+
+// nla is one netlink attribute, padded to 4 bytes.
+func nla(typ uint16, payload []byte) []byte {
+	b := make([]byte, 4, 4+len(payload)+3)
+	native.PutUint16(b[0:], uint16(4+len(payload)))
+	native.PutUint16(b[2:], typ)
+	b = append(b, payload...)
+	return append(b, make([]byte, (4-len(payload)%4)%4)...)
+}
+
+func u16(v uint16) []byte { b := make([]byte, 2); native.PutUint16(b, v); return b }
+func u32(v uint32) []byte { b := make([]byte, 4); native.PutUint32(b, v); return b }
+func u64(v uint64) []byte { b := make([]byte, 8); native.PutUint64(b, v); return b }
+
+func cat(parts ...[]byte) []byte {
+	var b []byte
+	for _, p := range parts {
+		b = append(b, p...)
+	}
+	return b
+}
+
+// genlMsg is a generic netlink message of type typ: psample's family id is dynamic, and Decode
+// takes any type above nlctrl's 0x10 for it.
+func genlMsg(typ uint16, cmd byte, attrs ...[]byte) []byte {
+	body := cat(append([][]byte{{cmd, 1, 0, 0}}, attrs...)...)
+	hdr := make([]byte, 16)
+	native.PutUint32(hdr[0:], uint32(16+len(body)))
+	native.PutUint16(hdr[4:], typ)
+	return append(hdr, body...)
+}
+
+func TestDecode(t *testing.T) {
+	frame := []byte("\x00\x01\x02\x03 a sampled frame")
+	cookie := []byte{0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4}
+	geneve := []byte{1, 2, 3, 4, 5, 6, 7, 8}
+	tunnel := cat(
+		nla(0, binary.BigEndian.AppendUint64(nil, 0x123456)), // id
+		nla(1, []byte{10, 0, 0, 1}),                          // IPv4 source
+		nla(2, []byte{10, 0, 0, 2}),                          // IPv4 destination
+		nla(3, []byte{0x10}),                                 // TOS
+		nla(4, []byte{64}),                                   // TTL
+		nla(5, nil),                                          // don't fragment
+		nla(8, geneve),                                       // Geneve options
+		nla(10, binary.BigEndian.AppendUint16(nil, 6081)),    // destination port
+	)
+	msg := genlMsg(0x1d, 0, // PSAMPLE_CMD_SAMPLE
+		nla(0, u16(3)), nla(1, u16(4)), nla(2, u32(1514)), nla(3, u32(7)), nla(4, u32(42)),
+		nla(5, u32(^uint32(0)/100)), nla(6, frame), nla(8, tunnel), nla(10, u16(5)),
+		nla(11, u64(4096)), nla(12, u64(900)), nla(13, u64(1_700_000_000_000_000_000)),
+		nla(14, u16(0x0800)), nla(15, cookie), nla(16, nil))
+	p, err := Decode(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantFields := FieldIIfindex | FieldOIfindex | FieldOrigSize | FieldSampleGroup | FieldGroupSeq |
+		FieldSampleRate | FieldData | FieldTunnel | FieldOutTC | FieldOutTCOcc | FieldLatency |
+		FieldTimestamp | FieldProto | FieldUserCookie | FieldSampleProbability
+	if p.Fields != wantFields || p.Kind != KindSample || p.Flags != 0 || p.InIfindex != 3 || p.OutIfindex != 4 ||
+		p.OrigSize != 1514 || p.Group != 7 || p.GroupSeq != 42 || p.Rate != ^uint32(0)/100 || p.OutTC != 5 ||
+		p.OutTCOcc != 4096 || p.LatencyNs != 900 || p.TimestampNs != 1_700_000_000_000_000_000 ||
+		p.Proto != 0x0800 || p.NSID != -1 || p.SenderPortID != 0 || p.GroupRefcount != 0 {
+		t.Errorf("decoded %+v", p)
+	}
+	if string(p.Data) != string(frame) || string(p.UserCookie) != string(cookie) {
+		t.Errorf("data %q cookie %x", p.Data, p.UserCookie)
+	}
+	if r := p.EffectiveRate(); r != 100 {
+		t.Errorf("EffectiveRate() = %d, want 100", r)
+	}
+	tun := p.Tunnel
+	wantTun := TunnelID | TunnelIPv4Src | TunnelIPv4Dst | TunnelTOS | TunnelTTL | TunnelDontFragment |
+		TunnelGeneveOpts | TunnelTPDst
+	if tun == nil || tun.Fields != wantTun || tun.ID != 0x123456 || tun.IPv4Src != netip.MustParseAddr("10.0.0.1") ||
+		tun.IPv4Dst != netip.MustParseAddr("10.0.0.2") || tun.IPv6Src.IsValid() || tun.TOS != 0x10 || tun.TTL != 64 ||
+		tun.TPDst != 6081 || tun.TPSrc != 0 || string(tun.GeneveOpts) != string(geneve) || tun.ErspanOpts != nil {
+		t.Errorf("tunnel %+v", tun)
+	}
+
+	// A group event: no data, no tunnel.
+	ev, err := Decode(genlMsg(0x1d, 2, nla(3, u32(9)), nla(7, u32(1))))
+	if err != nil || ev.Kind != KindGroupCreated || ev.Group != 9 || ev.GroupRefcount != 1 || ev.Data != nil ||
+		ev.UserCookie != nil || ev.Tunnel != nil || ev.EffectiveRate() != 0 {
+		t.Errorf("group event: %+v, %v", ev, err)
+	}
+
+	for _, tc := range []struct {
+		name string
+		msg  []byte
+		want syscall.Errno
+	}{
+		{"empty", nil, syscall.EBADMSG},
+		{"short header", msg[:10], syscall.EBADMSG},
+		{"cut message", msg[:len(msg)-4], syscall.EBADMSG},
+		{"bad attribute size", genlMsg(0x1d, 0, nla(3, u16(7))), syscall.EBADMSG},
+		{"nlctrl message", genlMsg(0x10, 1), syscall.ENOMSG},
+		{"unknown command", genlMsg(0x1d, 99), syscall.ENOMSG},
+	} {
+		if _, err := Decode(tc.msg); !errors.Is(err, tc.want) {
+			t.Errorf("%s: Decode = %v, want %v", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestEffectiveRate(t *testing.T) {
+	for _, tc := range []struct {
+		p    Packet
+		want uint32
+	}{
+		{Packet{Rate: 1000}, 1000},
+		{Packet{Fields: FieldSampleProbability, Rate: ^uint32(0)}, 1},
+		{Packet{Fields: FieldSampleProbability, Rate: 0}, 0},
+	} {
+		if got := tc.p.EffectiveRate(); got != tc.want {
+			t.Errorf("%+v: EffectiveRate() = %d, want %d", tc.p, got, tc.want)
+		}
+	}
+}
+
+func TestClosedSub(t *testing.T) {
+	s := &Sub{} // as after Close
+	if err := s.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if _, err := s.Recv(make([]Packet, 1)); err != ErrClosed {
+		t.Errorf("Recv after Close: %v", err)
+	}
+	if _, err := s.Stats(); err != ErrClosed {
+		t.Errorf("Stats after Close: %v", err)
+	}
+	if fd := s.Fd(); fd != -1 {
+		t.Errorf("Fd after Close: %d", fd)
+	}
+}
