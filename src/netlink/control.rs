@@ -5,7 +5,7 @@
 use neli::{
     consts::{
         genl::{CtrlAttr, CtrlAttrMcastGrp, CtrlCmd, Index},
-        nl::{GenlId, NlmF, Nlmsg},
+        nl::{GenlId, NlType, NlmF, Nlmsg},
         socket::NlFamily,
     },
     err::SocketError,
@@ -14,6 +14,7 @@ use neli::{
     socket::synchronous::NlSocketHandle,
     types::GenlBuffer,
     utils::Groups,
+    FromBytesWithInput, Size, ToBytes,
 };
 
 use crate::error::{Errno, Result};
@@ -61,29 +62,45 @@ pub fn get_family(name: &str) -> Result<(u16, Vec<(String, u32)>)> {
         .attrs(std::iter::once(name_attr).collect::<GenlBuffer<_, _>>())
         .build()
         .map_err(|_| Errno(libc::EINVAL))?;
-    let seq = 1;
     let req = NlmsghdrBuilder::default()
         .nl_type(GenlId::Ctrl)
         .nl_flags(NlmF::REQUEST | NlmF::ACK)
-        .nl_seq(seq)
+        .nl_seq(1)
         .nl_payload(NlPayload::Payload(genl))
         .build()
         .map_err(|_| Errno(libc::EINVAL))?;
-    sock.send(&req).map_err(socket_errno)?;
+    let mut found = None;
+    transact(&sock, &req, |p| {
+        found = Some(parse_family(p)?);
+        Ok(())
+    })?;
+    found.ok_or(Errno(libc::EPROTO))
+}
 
-    let mut found: Option<(u16, Vec<(String, u32)>)> = None;
+/// Sends `req` on `sock` and hands each reply payload to `each` until the kernel acks it or ends
+/// the dump. Replies are matched by sequence number and port id; a netlink error becomes its errno.
+fn transact<T, P>(sock: &NlSocketHandle, req: &Nlmsghdr<T, P>, mut each: impl FnMut(&P) -> Result<()>) -> Result<()>
+where
+    T: NlType,
+    P: Size + ToBytes + FromBytesWithInput<Input = usize> + std::fmt::Debug,
+{
+    let errno = |code: i32| Errno(code.checked_abs().unwrap_or(libc::EPROTO));
+    sock.send(req).map_err(socket_errno)?;
+    let done: u16 = Nlmsg::Done.into();
     loop {
-        let (msgs, _) = sock.recv::<GenlId, Genlmsghdr<CtrlCmd, CtrlAttr>>().map_err(socket_errno)?;
+        let (msgs, _) = sock.recv::<T, P>().map_err(socket_errno)?;
         for msg in msgs {
-            let msg: Nlmsghdr<GenlId, Genlmsghdr<CtrlCmd, CtrlAttr>> = msg.map_err(socket_errno)?;
-            if *msg.nl_seq() != seq || *msg.nl_pid() != sock.pid() {
-                continue; // not the reply to this request
+            let msg: Nlmsghdr<T, P> = msg.map_err(socket_errno)?;
+            if msg.nl_seq() != req.nl_seq() || *msg.nl_pid() != sock.pid() {
+                continue; // not a reply to this request
             }
             match msg.nl_payload() {
-                NlPayload::Err(e) => return Err(Errno(e.error().checked_abs().unwrap_or(libc::EPROTO))),
-                NlPayload::Ack(_) => return found.ok_or(Errno(libc::EPROTO)),
-                NlPayload::Payload(p) => found = Some(parse_family(p)?),
-                _ => {}
+                NlPayload::Err(e) => return Err(errno(*e.error())),
+                NlPayload::DumpExtAck(e) if *e.error() != 0 => return Err(errno(*e.error())),
+                NlPayload::Ack(_) | NlPayload::DumpExtAck(_) => return Ok(()),
+                _ if (*msg.nl_type()).into() == done => return Ok(()),
+                NlPayload::Payload(p) => each(p)?,
+                NlPayload::Empty => {}
             }
         }
     }
@@ -135,42 +152,21 @@ pub fn list_groups(family: u16, mut each: impl FnMut(GroupInfo)) -> Result<()> {
         .attrs(GenlBuffer::new())
         .build()
         .map_err(|_| Errno(libc::EINVAL))?;
-    let seq = 2;
     let req = NlmsghdrBuilder::default()
         .nl_type(family)
         .nl_flags(NlmF::REQUEST | NlmF::DUMP)
-        .nl_seq(seq)
+        .nl_seq(2)
         .nl_payload(NlPayload::Payload(genl))
         .build()
         .map_err(|_| Errno(libc::EINVAL))?;
-    sock.send(&req).map_err(socket_errno)?;
-    let done: u16 = Nlmsg::Done.into();
-    loop {
-        let (msgs, _) = sock.recv::<u16, Genlmsghdr<u8, u16>>().map_err(socket_errno)?;
-        for msg in msgs {
-            let msg: Nlmsghdr<u16, Genlmsghdr<u8, u16>> = msg.map_err(socket_errno)?;
-            if *msg.nl_seq() != seq || *msg.nl_pid() != sock.pid() {
-                continue;
-            }
-            if *msg.nl_type() == done {
-                return match msg.nl_payload() {
-                    NlPayload::DumpExtAck(e) if *e.error() != 0 => Err(Errno(e.error().checked_abs().unwrap_or(libc::EPROTO))),
-                    _ => Ok(()),
-                };
-            }
-            match msg.nl_payload() {
-                NlPayload::Err(e) => return Err(Errno(e.error().checked_abs().unwrap_or(libc::EPROTO))),
-                NlPayload::Payload(p) => {
-                    let attrs = p.attrs().get_attr_handle();
-                    let get = |a: u16| attrs.get_attr_payload_as::<u32>(a).unwrap_or(0);
-                    each(GroupInfo {
-                        group: get(uapi::attr::SAMPLE_GROUP),
-                        refcount: get(uapi::attr::GROUP_REFCOUNT),
-                        next_seq: get(uapi::attr::GROUP_SEQ),
-                    });
-                }
-                _ => {}
-            }
-        }
-    }
+    transact(&sock, &req, |p| {
+        let attrs = p.attrs().get_attr_handle();
+        let get = |a: u16| attrs.get_attr_payload_as::<u32>(a).unwrap_or(0);
+        each(GroupInfo {
+            group: get(uapi::attr::SAMPLE_GROUP),
+            refcount: get(uapi::attr::GROUP_REFCOUNT),
+            next_seq: get(uapi::attr::GROUP_SEQ),
+        });
+        Ok(())
+    })
 }
