@@ -178,6 +178,10 @@
 // Size of the first published `struct psample_group_info`.
 #define PSAMPLE_GROUP_INFO_SIZE_V1 16
 
+// Largest struct size the library accepts from a caller (`opts.size`, `pkt_size`, stats and
+// group-info sizes): larger values are `-EINVAL`, so a garbage size is refused instead of read.
+#define PSAMPLE_MAX_STRUCT_SIZE 4096
+
 // Most groups `opts.groups` may list.
 #define PSAMPLE_MAX_GROUPS 1024
 
@@ -195,7 +199,8 @@ struct psample_sub;
 // Subscription options. Zero-initialize, set `size = sizeof(struct psample_opts)`, then the
 // fields you need; a NULL `opts` means all defaults. Fields are only ever appended: the library
 // reads the first `size` bytes, treats fields beyond them as zero, and rejects (`-EINVAL`) a
-// `size` below `PSAMPLE_OPTS_SIZE_V1` or non-zero bytes past the fields it knows.
+// `size` below `PSAMPLE_OPTS_SIZE_V1` or above `PSAMPLE_MAX_STRUCT_SIZE`, or non-zero bytes past
+// the fields it knows.
 struct psample_opts {
   // `sizeof(struct psample_opts)` as the caller compiled it.
   size_t size;
@@ -391,7 +396,7 @@ int psample_subscribe(struct psample_sub **out,
 // 0 when `n` is 0, or a negative errno: `-EAGAIN` (nonblocking handle, nothing queued), `-EINTR`
 // (a signal arrived first), `-ENOBUFS` (only with `PSAMPLE_SUB_ENOBUFS`), `-ENODEV` (the psample
 // module was unloaded), `-EINVAL` (NULL `sub`, NULL `pkts` with `n > 0`, `pkt_size` below
-// `PSAMPLE_PACKET_SIZE_V1`).
+// `PSAMPLE_PACKET_SIZE_V1` or above `PSAMPLE_MAX_STRUCT_SIZE`).
 //
 // Pointers in the filled packets stay valid until the next psample_recv() or psample_close() on
 // this handle.

@@ -35,7 +35,7 @@ fn fail(err: Errno) -> c_int {
 /// # Safety
 /// `ptr` must be valid for reads of `size` bytes.
 unsafe fn read_extensible<T: Copy>(ptr: *const u8, size: usize, min: usize) -> Result<T, Errno> {
-    if size < min {
+    if !(min..=PSAMPLE_MAX_STRUCT_SIZE).contains(&size) {
         return Err(Errno(libc::EINVAL));
     }
     // SAFETY: callers only use plain C structs of integers and pointers, valid when all-zero.
@@ -141,14 +141,14 @@ pub unsafe extern "C" fn psample_subscribe(out: *mut *mut psample_sub, opts: *co
 /// 0 when `n` is 0, or a negative errno: `-EAGAIN` (nonblocking handle, nothing queued), `-EINTR`
 /// (a signal arrived first), `-ENOBUFS` (only with `PSAMPLE_SUB_ENOBUFS`), `-ENODEV` (the psample
 /// module was unloaded), `-EINVAL` (NULL `sub`, NULL `pkts` with `n > 0`, `pkt_size` below
-/// `PSAMPLE_PACKET_SIZE_V1`).
+/// `PSAMPLE_PACKET_SIZE_V1` or above `PSAMPLE_MAX_STRUCT_SIZE`).
 ///
 /// Pointers in the filled packets stay valid until the next psample_recv() or psample_close() on
 /// this handle.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn psample_recv(sub: *mut psample_sub, pkts: *mut psample_packet, n: usize, pkt_size: usize) -> c_int {
-    if sub.is_null() || pkt_size < PSAMPLE_PACKET_SIZE_V1 {
+    if sub.is_null() || !(PSAMPLE_PACKET_SIZE_V1..=PSAMPLE_MAX_STRUCT_SIZE).contains(&pkt_size) {
         return fail(Errno(libc::EINVAL));
     }
     if n == 0 {
@@ -202,7 +202,7 @@ pub unsafe extern "C" fn psample_close(sub: *mut psample_sub) {
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn psample_stats(sub: *const psample_sub, st: *mut psample_stats, size: usize) -> c_int {
-    if sub.is_null() || st.is_null() || size < PSAMPLE_STATS_SIZE_V1 {
+    if sub.is_null() || st.is_null() || !(PSAMPLE_STATS_SIZE_V1..=PSAMPLE_MAX_STRUCT_SIZE).contains(&size) {
         return fail(Errno(libc::EINVAL));
     }
     // SAFETY: non-null handle from psample_subscribe().
@@ -222,7 +222,11 @@ pub unsafe extern "C" fn psample_stats(sub: *const psample_sub, st: *mut psample
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn psample_decode(msg: *const c_void, len: usize, pkt: *mut psample_packet, pkt_size: usize) -> c_int {
-    if msg.is_null() || pkt.is_null() || pkt_size < PSAMPLE_PACKET_SIZE_V1 || len > isize::MAX as usize {
+    if msg.is_null()
+        || pkt.is_null()
+        || !(PSAMPLE_PACKET_SIZE_V1..=PSAMPLE_MAX_STRUCT_SIZE).contains(&pkt_size)
+        || len > isize::MAX as usize
+    {
         return fail(Errno(libc::EINVAL));
     }
     // SAFETY: the caller promises `len` readable bytes at `msg`, unchanged during the call.
@@ -252,7 +256,7 @@ pub unsafe extern "C" fn psample_list_groups(
     info_size: usize,
     total: *mut usize,
 ) -> c_int {
-    if info_size < PSAMPLE_GROUP_INFO_SIZE_V1 || (n > 0 && groups.is_null()) {
+    if !(PSAMPLE_GROUP_INFO_SIZE_V1..=PSAMPLE_MAX_STRUCT_SIZE).contains(&info_size) || (n > 0 && groups.is_null()) {
         return fail(Errno(libc::EINVAL));
     }
     if n.checked_mul(info_size).map_or(true, |b| b > isize::MAX as usize) {

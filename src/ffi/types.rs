@@ -122,6 +122,9 @@ pub const PSAMPLE_PACKET_SIZE_V1: usize = 192;
 pub const PSAMPLE_STATS_SIZE_V1: usize = 96;
 /// Size of the first published `struct psample_group_info`.
 pub const PSAMPLE_GROUP_INFO_SIZE_V1: usize = 16;
+/// Largest struct size the library accepts from a caller (`opts.size`, `pkt_size`, stats and
+/// group-info sizes): larger values are `-EINVAL`, so a garbage size is refused instead of read.
+pub const PSAMPLE_MAX_STRUCT_SIZE: usize = 4096;
 /// Most groups `opts.groups` may list.
 pub const PSAMPLE_MAX_GROUPS: u32 = 1024;
 /// Largest `opts.rcvbuf` accepted (1 GiB); larger is `-EINVAL`.
@@ -132,7 +135,8 @@ pub const PSAMPLE_MAX_BATCH: u32 = 1024;
 /// Subscription options. Zero-initialize, set `size = sizeof(struct psample_opts)`, then the
 /// fields you need; a NULL `opts` means all defaults. Fields are only ever appended: the library
 /// reads the first `size` bytes, treats fields beyond them as zero, and rejects (`-EINVAL`) a
-/// `size` below `PSAMPLE_OPTS_SIZE_V1` or non-zero bytes past the fields it knows.
+/// `size` below `PSAMPLE_OPTS_SIZE_V1` or above `PSAMPLE_MAX_STRUCT_SIZE`, or non-zero bytes past
+/// the fields it knows.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct psample_opts {

@@ -117,6 +117,10 @@ static void test_subscribe(void)
 	expect_subscribe(&o, EINVAL, __LINE__);
 	o = opts_ok(), o.size = PSAMPLE_OPTS_SIZE_V1 - 1;
 	expect_subscribe(&o, EINVAL, __LINE__);
+	o = opts_ok(), o.size = (size_t)1 << 40; /* garbage: refused before anything past sizeof is read */
+	expect_subscribe(&o, EINVAL, __LINE__);
+	o = opts_ok(), o.size = PSAMPLE_MAX_STRUCT_SIZE + 1;
+	expect_subscribe(&o, EINVAL, __LINE__);
 	o = opts_ok(), o.flags = 1u << 31;
 	expect_subscribe(&o, EINVAL, __LINE__);
 	o = opts_ok(), o.flags = PSAMPLE_SUB_NETNS_FD << 1; /* first unused bit */

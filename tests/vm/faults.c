@@ -66,6 +66,12 @@ static int sub_with(struct psample_opts o)
 }
 static int row_opts_size_0(void) { return sub_with((struct psample_opts){ .size = 0 }); }
 static int row_opts_size_8(void) { return sub_with((struct psample_opts){ .size = 8 }); }
+static int row_opts_size_huge(void) { return sub_with((struct psample_opts){ .size = (size_t)1 << 40 }); }
+static int row_huge_pkt_size(void)
+{
+    struct psample_packet p;
+    return psample_recv(live, &p, 1, PSAMPLE_MAX_STRUCT_SIZE + 1);
+}
 static int row_opts_v1_size(void) { return sub_with((struct psample_opts){ .size = PSAMPLE_OPTS_SIZE_V1 }); }
 static int row_unknown_flags(void) { return sub_with((struct psample_opts){ .size = sizeof(struct psample_opts), .flags = 1u << 30 }); }
 static int row_reserved(void) { return sub_with((struct psample_opts){ .size = sizeof(struct psample_opts), .reserved = 1 }); }
@@ -112,6 +118,8 @@ static void test_hostile(void)
         { "psample_close with NULL", row_close_null, 0 },
         { "opts.size 0", row_opts_size_0, -EINVAL },
         { "opts.size 8", row_opts_size_8, -EINVAL },
+        { "opts.size 2^40 (garbage): refused, not read", row_opts_size_huge, -EINVAL },
+        { "psample_recv with pkt_size above PSAMPLE_MAX_STRUCT_SIZE", row_huge_pkt_size, -EINVAL },
         { "opts.size of the first version (old caller)", row_opts_v1_size, 0 },
         { "unknown flags", row_unknown_flags, -EINVAL },
         { "non-zero reserved bytes", row_reserved, -EINVAL },
