@@ -9,6 +9,7 @@ PREFIX       ?= /usr/local
 LIBDIR       ?= $(PREFIX)/lib
 INCLUDEDIR   ?= $(PREFIX)/include
 BINDIR       ?= $(PREFIX)/bin
+MANDIR       ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 DESTDIR      ?=
 
@@ -31,7 +32,12 @@ BUILDDIR   ?= build
 # staticlib -- --print native-static-libs` prints this list for linux-gnu targets.
 LIBS_PRIVATE ?= -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
-EXAMPLES := $(BUILDDIR)/examples/psample-dump $(BUILDDIR)/examples/raii
+# The psample CLI writes pcap files through libpcap (Debian: libpcap-dev).
+PKG_CONFIG  ?= pkg-config
+PCAP_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags libpcap 2>/dev/null)
+PCAP_LIBS   ?= $(or $(shell $(PKG_CONFIG) --libs libpcap 2>/dev/null),-lpcap)
+
+EXAMPLES := $(BUILDDIR)/examples/psample-dump $(BUILDDIR)/examples/raii $(BUILDDIR)/examples/psample
 
 .PHONY: all lib examples install uninstall clean FORCE
 
@@ -53,6 +59,11 @@ $(BUILDDIR)/examples/psample-dump: examples-c/psample-dump.c include/psample.h $
 	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include -o $@ $< -L $(RELEASE) -lpsample \
 		-Wl,-rpath,$(abspath $(RELEASE)) $(LDFLAGS)
 
+$(BUILDDIR)/examples/psample: examples-c/psample.c include/psample.h $(LIB_SO)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include $(PCAP_CFLAGS) -o $@ $< -L $(RELEASE) -lpsample \
+		$(PCAP_LIBS) -Wl,-rpath,$(abspath $(RELEASE)) $(LDFLAGS)
+
 $(BUILDDIR)/examples/raii: examples-c/raii.cpp include/psample.h $(LIB_SO)
 	@mkdir -p $(@D)
 	$(CXX) -std=c++17 $(WARN) $(CXXFLAGS) -I include -o $@ $< -L $(RELEASE) -lpsample \
@@ -68,6 +79,11 @@ $(BUILDDIR)/install/psample-dump: examples-c/psample-dump.c include/psample.h $(
 	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include -o $@ $< -L $(RELEASE) -lpsample \
 		$(INSTALL_RPATH) $(LDFLAGS)
 
+$(BUILDDIR)/install/psample: examples-c/psample.c include/psample.h $(LIB_SO) FORCE
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include $(PCAP_CFLAGS) -o $@ $< -L $(RELEASE) -lpsample \
+		$(PCAP_LIBS) $(INSTALL_RPATH) $(LDFLAGS)
+
 # Regenerated every time: it depends on PREFIX/LIBDIR/INCLUDEDIR of this invocation.
 $(BUILDDIR)/psample.pc: pkgconfig/psample.pc.in FORCE
 	@mkdir -p $(@D)
@@ -75,8 +91,9 @@ $(BUILDDIR)/psample.pc: pkgconfig/psample.pc.in FORCE
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	    -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|g' $< > $@
 
-install: all $(BUILDDIR)/psample.pc $(BUILDDIR)/install/psample-dump
-	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(BINDIR)
+install: all $(BUILDDIR)/psample.pc $(BUILDDIR)/install/psample-dump $(BUILDDIR)/install/psample
+	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(BINDIR) \
+		$(DESTDIR)$(MANDIR)/man8
 	$(INSTALL) -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libpsample.so.$(VERSION)
 	ln -sf libpsample.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libpsample.so.$(SOMAJOR)
 	ln -sf libpsample.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libpsample.so
@@ -84,13 +101,15 @@ install: all $(BUILDDIR)/psample.pc $(BUILDDIR)/install/psample-dump
 	$(INSTALL) -m 0644 include/psample.h $(DESTDIR)$(INCLUDEDIR)/psample.h
 	$(INSTALL) -m 0644 $(BUILDDIR)/psample.pc $(DESTDIR)$(PKGCONFIGDIR)/psample.pc
 	$(INSTALL) -m 0755 $(BUILDDIR)/install/psample-dump $(DESTDIR)$(BINDIR)/psample-dump
+	$(INSTALL) -m 0755 $(BUILDDIR)/install/psample $(DESTDIR)$(BINDIR)/psample
+	$(INSTALL) -m 0644 examples-c/psample.8 $(DESTDIR)$(MANDIR)/man8/psample.8
 
 # Exactly the files install puts; directories are left, they may be shared.
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libpsample.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libpsample.so.$(SOMAJOR) \
 	      $(DESTDIR)$(LIBDIR)/libpsample.so $(DESTDIR)$(LIBDIR)/libpsample.a \
 	      $(DESTDIR)$(INCLUDEDIR)/psample.h $(DESTDIR)$(PKGCONFIGDIR)/psample.pc \
-	      $(DESTDIR)$(BINDIR)/psample-dump
+	      $(DESTDIR)$(BINDIR)/psample-dump $(DESTDIR)$(BINDIR)/psample $(DESTDIR)$(MANDIR)/man8/psample.8
 
 # Only this Makefile's outputs: target/ is cargo's (`cargo clean`), and shared with other work.
 clean:
@@ -114,10 +133,15 @@ test: deps
 	@if [ "$(FUZZ_SECONDS)" != 0 ]; then fuzz/run $(FUZZ_SECONDS); fi
 	$(MAKE) vm-test
 
-vm-test: deps
+vm-test: deps all
 	tests/vm/build.sh
+	bindings/build.sh
 	tests/vm/vm-run 6.1 tests/vm/kernel-tests.sh
+	tests/vm/vm-run 6.1 tests/vm/bindings-tests.sh
+	tests/vm/vm-run 6.1 tests/vm/cli-tests.sh
 	tests/vm/vm-run 6.12 tests/vm/kernel-tests.sh
+	tests/vm/vm-run 6.12 tests/vm/bindings-tests.sh
+	tests/vm/vm-run 6.12 tests/vm/cli-tests.sh
 
 # Installs what the build and the tests need when it is missing (as root; idempotent).
 deps:

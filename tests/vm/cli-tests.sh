@@ -191,6 +191,27 @@ EOF
     return $bad
 }
 
+# (d2) --json with a tunnel key (tc tunnel_key set before the sample action): the nested object.
+case_json_tunnel() {
+    local w; w=$(mktemp -d)
+    start "$w/out" "$w/err" --group 7 --count 3 --json || return 1
+    send_udp 3 64
+    finish "$bg" 20; check "exit 0" [ $? -eq 0 ]
+    head -n 1 "$w/out"
+    check "tunnel object" python3 - "$w/out" <<'EOF2'
+import json, sys
+objs = [json.loads(l) for l in open(sys.argv[1])]
+assert len(objs) == 3, objs
+for o in objs:
+    t = o["tunnel"]
+    assert (o["fields"] >> 8) & 1, o
+    assert (t["id"], t["ipv4_src"], t["ipv4_dst"], t["tp_dst"], t["ttl"], t["tos"]) == \
+        (42, "127.0.0.1", "127.0.0.2", 4789, 64, 0x10), t
+    assert (t["fields"] & 0x41f) == 0x41f, t  # id, addresses, tos, ttl, tp_dst
+EOF2
+    return $bad
+}
+
 # (e) --write: a pcap tcpdump reads, the kernel's timestamps (compared with --json of the same
 # samples), caplen = the 128 sampled bytes, len = the frame's, to a file and to standard output.
 case_pcap() {
@@ -407,7 +428,7 @@ run_case() { # name, then the command
     if "$@"; then pass=$((pass + 1)); echo "--- ok $name"; else fail=$((fail + 1)); echo "--- FAIL $name"; fi
 }
 
-modprobe -a psample act_sample cls_matchall sch_ingress || { echo "FAIL: modprobe"; exit 1; }
+modprobe -a psample act_sample act_tunnel_key cls_matchall sch_ingress || { echo "FAIL: modprobe"; exit 1; }
 
 # The user cookie exists from 6.11 on; before, the kernel sends none.
 cookie=00112233445566778899aabbccddeeff
@@ -420,6 +441,9 @@ run_case "(a) sample line format, out-tc-occ absent, --count, --stats" in_ns "$S
 run_case "(b) --list-groups table" in_ns "$SAMPLE_ACTIONS" case_list_groups
 run_case "(c) group created/deleted lines, --no-sample, --no-config" in_ns "$SAMPLE_ACTIONS" case_config_events
 run_case "(d) --json (cookie $want_cookie)" in_ns "$SAMPLE_ACTIONS cookie $cookie" case_json "$want_cookie"
+run_case "(d2) --json tunnel key" in_ns \
+    "action tunnel_key set src_ip 127.0.0.1 dst_ip 127.0.0.2 id 42 dst_port 4789 ttl 64 tos 0x10 $SAMPLE_ACTIONS" \
+    case_json_tunnel
 run_case "(e) --write pcap read back by tcpdump, kernel timestamps" in_ns "$SAMPLE_ACTIONS" case_pcap
 run_case "(f) -v hex dump" in_ns "$SAMPLE_ACTIONS" case_verbose
 run_case "(g) --help and usage errors" case_usage

@@ -1,0 +1,566 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * psample: a drop-in for the `psample` tool of Mellanox's libpsample, on this library.
+ *
+ * Same options and the same output, byte for byte: the kernel's selftests parse it
+ * (drivers/net/netdevsim/psample.sh greps "in-ifindex N ", drivers/net/mlxsw/tc_sample.sh takes
+ * `cut -d ' ' -f 16` as out-tc-occ). On top: --count, --json, --stats, --all-netns, and a pcap
+ * writer whose frames are the sampled packets as Ethernet with the kernel's timestamps.
+ * See psample.8.
+ */
+#define _GNU_SOURCE /* ppoll, getopt_long */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <pcap/pcap.h>
+#include <psample.h>
+
+#define EXIT_USAGE 64 /* what the original (argp) exits with on a usage error */
+#define SNAPLEN 65535
+
+enum mode { MODE_UNSET, MODE_MONITOR, MODE_LIST, MODE_WRITE };
+
+static struct {
+	enum mode mode;
+	int verbose, no_config, no_sample, json, stats, all_netns;
+	uint64_t count; /* 0: no limit */
+	const char *write;
+} o;
+
+static volatile sig_atomic_t stop, want_stats;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		want_stats = 1;
+	else
+		stop = 1;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: psample [-m|--monitor] [-v|--verbose] [-c|--no-config] [-s|--no-sample]\n"
+		"               [-g|--group GROUP]... [--count N] [--json] [--stats] [--all-netns]\n"
+		"       psample -l|--list-groups [--json]\n"
+		"       psample -w|--write FILE|- [-g|--group GROUP]... [--count N] [--stats] [--all-netns]\n"
+		"Tool for monitoring psample packets.\n"
+		"  -m, --monitor       monitor sample packets and group events (default)\n"
+		"  -c, --no-config     when monitoring, don't show config notifications\n"
+		"  -s, --no-sample     when monitoring, don't show sample notifications\n"
+		"  -g, --group GROUP   only this group (repeatable)\n"
+		"  -v, --verbose       print the packet data\n"
+		"  -l, --list-groups   list the current groups\n"
+		"  -w, --write FILE    write sampled packets to a pcap file (Ethernet, ns timestamps),\n"
+		"                      '-' for standard output\n"
+		"      --count N       exit after N samples (with --no-sample: N group events)\n"
+		"      --json          one JSON object per line, every field\n"
+		"      --stats         print loss statistics to stderr on exit (and on SIGUSR1)\n"
+		"      --all-netns     also samples from other network namespaces, with their nsid\n"
+		"  -h, --help          this help\n");
+}
+
+static int usage_error(const char *why)
+{
+	if (why)
+		fprintf(stderr, "psample: %s\n", why);
+	usage(stderr);
+	return EXIT_USAGE;
+}
+
+static int fail(const char *what, int rc)
+{
+	fprintf(stderr, "psample: %s: %s\n", what, psample_strerror(rc));
+	return 1;
+}
+
+static int parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-' || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* ---- the original's text format ---- */
+
+/* 16 bytes a line: offset, hex bytes padded to 16 columns, then printable ASCII. (The original
+ * prints the offset with %04hhx, which wraps after 0xf0; this prints the true offset.) */
+static void hexdump(const uint8_t *d, uint32_t len)
+{
+	for (uint32_t off = 0; off < len; off += 16) {
+		uint32_t n = len - off < 16 ? len - off : 16, i;
+
+		printf("0x%04" PRIx32 ":  ", off);
+		for (i = 0; i < n; i++)
+			printf("%02x ", d[off + i]);
+		for (; i < 16; i++)
+			printf("   ");
+		printf(" ");
+		for (i = 0; i < n; i++) /* isprint() in the C locale */
+			putchar(d[off + i] >= 0x20 && d[off + i] < 0x7f ? d[off + i] : '.');
+		printf("\n");
+	}
+}
+
+/* Every value the original prints is followed by a space, the last one too; fields are printed
+ * only when the attribute was present, in this order. */
+static void print_sample(const struct psample_packet *p)
+{
+	uint64_t f = p->fields;
+
+	if (f & PSAMPLE_FIELD_SAMPLE_GROUP)
+		printf("group %" PRIu32 " ", p->group);
+	if (f & PSAMPLE_FIELD_IIFINDEX)
+		printf("in-ifindex %" PRIu32 " ", p->iifindex);
+	if (f & PSAMPLE_FIELD_OIFINDEX)
+		printf("out-ifindex %" PRIu32 " ", p->oifindex);
+	if (f & PSAMPLE_FIELD_ORIGSIZE)
+		printf("origsize %" PRIu32 " ", p->orig_size);
+	if (f & PSAMPLE_FIELD_SAMPLE_RATE)
+		printf("sample-rate %" PRIu32 " ", p->rate);
+	if (f & PSAMPLE_FIELD_GROUP_SEQ)
+		printf("seq %" PRIu32 " ", p->group_seq);
+	if (f & PSAMPLE_FIELD_OUT_TC)
+		printf("out-tc %u ", p->out_tc);
+	if (f & PSAMPLE_FIELD_OUT_TC_OCC)
+		printf("out-tc-occ %" PRIu64 " ", p->out_tc_occ);
+	if (f & PSAMPLE_FIELD_LATENCY)
+		printf("latency %" PRIu64 " ", p->latency_ns);
+	if (f & PSAMPLE_FIELD_TIMESTAMP) {
+		time_t sec = (time_t)(p->timestamp_ns / 1000000000u);
+		struct tm tm;
+		char when[64] = "";
+
+		/* asctime()'s layout ("Tue Nov  4 09:05:01 2025") in local time, as the original. */
+		if (localtime_r(&sec, &tm))
+			strftime(when, sizeof when, "%a %b %e %H:%M:%S %Y", &tm);
+		printf("timestamp %s %09" PRIu64 " nsec ", when, p->timestamp_ns % 1000000000u);
+	}
+	if (f & PSAMPLE_FIELD_PROTO)
+		printf("protocol 0x%x ", p->proto);
+	if (p->nsid >= 0) /* only with --all-netns; last, so field positions do not move */
+		printf("nsid %" PRId32 " ", p->nsid);
+	if (o.verbose && (f & PSAMPLE_FIELD_DATA)) {
+		printf("data len %" PRIu32 "\n", p->data_len);
+		hexdump(p->data, p->data_len);
+	}
+	printf("\n");
+}
+
+static void print_event(const struct psample_packet *p)
+{
+	printf(p->kind == PSAMPLE_KIND_GROUP_CREATED ? "created " : "deleted ");
+	if (p->fields & PSAMPLE_FIELD_SAMPLE_GROUP)
+		printf("group %" PRIu32 " ", p->group);
+	if (p->fields & PSAMPLE_FIELD_GROUP_SEQ)
+		printf("with current seq %" PRIu32 " ", p->group_seq);
+	printf("\n");
+}
+
+/* ---- JSON: one object a line; values present only when their attribute was ---- */
+
+static void json_u64(const char *key, uint64_t v)
+{
+	printf(",\"%s\":%" PRIu64, key, v);
+}
+
+static void json_hex(const char *key, const uint8_t *p, uint32_t len)
+{
+	printf(",\"%s\":\"", key);
+	for (uint32_t i = 0; i < len; i++)
+		printf("%02x", p[i]);
+	printf("\"");
+}
+
+static void json_addr(const char *key, int af, const void *addr)
+{
+	char s[INET6_ADDRSTRLEN];
+
+	printf(",\"%s\":\"%s\"", key, inet_ntop(af, addr, s, sizeof s));
+}
+
+static void json_tunnel(const struct psample_tunnel *t)
+{
+	uint32_t f = t->fields;
+
+	printf(",\"tunnel\":{\"fields\":%" PRIu32, f);
+	if (f & PSAMPLE_TUNNEL_FIELD_ID)
+		json_u64("id", t->id);
+	if (f & PSAMPLE_TUNNEL_FIELD_IPV4_SRC)
+		json_addr("ipv4_src", AF_INET, t->ipv4_src);
+	if (f & PSAMPLE_TUNNEL_FIELD_IPV4_DST)
+		json_addr("ipv4_dst", AF_INET, t->ipv4_dst);
+	if (f & PSAMPLE_TUNNEL_FIELD_IPV6_SRC)
+		json_addr("ipv6_src", AF_INET6, t->ipv6_src);
+	if (f & PSAMPLE_TUNNEL_FIELD_IPV6_DST)
+		json_addr("ipv6_dst", AF_INET6, t->ipv6_dst);
+	if (f & PSAMPLE_TUNNEL_FIELD_TOS)
+		json_u64("tos", t->tos);
+	if (f & PSAMPLE_TUNNEL_FIELD_TTL)
+		json_u64("ttl", t->ttl);
+	if (f & PSAMPLE_TUNNEL_FIELD_TP_SRC)
+		json_u64("tp_src", t->tp_src);
+	if (f & PSAMPLE_TUNNEL_FIELD_TP_DST)
+		json_u64("tp_dst", t->tp_dst);
+	if (f & PSAMPLE_TUNNEL_FIELD_DONT_FRAGMENT)
+		printf(",\"dont_fragment\":true");
+	if (f & PSAMPLE_TUNNEL_FIELD_CSUM)
+		printf(",\"csum\":true");
+	if (f & PSAMPLE_TUNNEL_FIELD_OAM)
+		printf(",\"oam\":true");
+	if (f & PSAMPLE_TUNNEL_FIELD_IPV4_INFO_BRIDGE)
+		printf(",\"ipv4_info_bridge\":true");
+	if (f & PSAMPLE_TUNNEL_FIELD_GENEVE_OPTS)
+		json_hex("geneve_opts", t->geneve_opts, t->geneve_opts_len);
+	if (f & PSAMPLE_TUNNEL_FIELD_ERSPAN_OPTS)
+		json_hex("erspan_opts", t->erspan_opts, t->erspan_opts_len);
+	printf("}");
+}
+
+static void print_json(const struct psample_packet *p)
+{
+	static const char *const kinds[] = { "sample", "group-created", "group-deleted" };
+	uint64_t f = p->fields;
+
+	printf("{\"kind\":\"%s\"", p->kind < 3 ? kinds[p->kind] : "unknown");
+	json_u64("fields", f);
+	json_u64("flags", p->flags);
+	printf(",\"nsid\":%" PRId32, p->nsid);
+	json_u64("sender_portid", p->sender_portid);
+	if (f & PSAMPLE_FIELD_SAMPLE_GROUP)
+		json_u64("group", p->group);
+	if (f & PSAMPLE_FIELD_GROUP_SEQ)
+		json_u64("seq", p->group_seq);
+	if (f & PSAMPLE_FIELD_GROUP_REFCOUNT)
+		json_u64("refcount", p->group_refcount);
+	if (f & PSAMPLE_FIELD_SAMPLE_RATE) {
+		json_u64("rate", p->rate);
+		json_u64("effective_rate", psample_effective_rate(p));
+	}
+	if (f & PSAMPLE_FIELD_SAMPLE_PROBABILITY)
+		printf(",\"rate_is_probability\":true");
+	if (f & PSAMPLE_FIELD_IIFINDEX)
+		json_u64("in_ifindex", p->iifindex);
+	if (f & PSAMPLE_FIELD_OIFINDEX)
+		json_u64("out_ifindex", p->oifindex);
+	if (f & PSAMPLE_FIELD_ORIGSIZE)
+		json_u64("origsize", p->orig_size);
+	if (f & PSAMPLE_FIELD_OUT_TC)
+		json_u64("out_tc", p->out_tc);
+	if (f & PSAMPLE_FIELD_OUT_TC_OCC)
+		json_u64("out_tc_occ", p->out_tc_occ);
+	if (f & PSAMPLE_FIELD_LATENCY)
+		json_u64("latency_ns", p->latency_ns);
+	if (f & PSAMPLE_FIELD_TIMESTAMP)
+		json_u64("timestamp_ns", p->timestamp_ns);
+	if (f & PSAMPLE_FIELD_PROTO)
+		json_u64("protocol", p->proto);
+	if (f & PSAMPLE_FIELD_USER_COOKIE)
+		json_hex("cookie", p->user_cookie, p->user_cookie_len);
+	if (f & PSAMPLE_FIELD_TUNNEL)
+		json_tunnel(&p->tunnel);
+	if (f & PSAMPLE_FIELD_DATA) {
+		json_u64("data_len", p->data_len);
+		if (o.verbose)
+			json_hex("data", p->data, p->data_len);
+	}
+	printf("}\n");
+}
+
+/* ---- pcap ---- */
+
+/* One Ethernet frame per sample: caplen = what was sampled, len = the original length, and the
+ * kernel's timestamp (the receive time on kernels before 5.13, which send none). */
+static int write_pcap(pcap_dumper_t *d, const struct psample_packet *p)
+{
+	struct pcap_pkthdr h;
+	uint64_t ts = p->timestamp_ns;
+
+	if (!(p->fields & PSAMPLE_FIELD_TIMESTAMP)) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		ts = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	}
+	h.ts.tv_sec = (time_t)(ts / 1000000000u);
+	h.ts.tv_usec = (suseconds_t)(ts % 1000000000u); /* nanoseconds: the file is nano-precision */
+	h.caplen = p->data_len < SNAPLEN ? p->data_len : SNAPLEN;
+	h.len = p->orig_size > h.caplen ? p->orig_size : h.caplen;
+	pcap_dump((u_char *)d, &h, p->data ? p->data : (const u_char *)"");
+	return pcap_dump_flush(d); /* each packet reaches a reader (tcpdump -r -) at once */
+}
+
+/* ---- commands ---- */
+
+static int list_groups(void)
+{
+	struct psample_group_info *g = NULL;
+	size_t total = 0;
+	int n;
+
+	/* Groups can come and go between the calls: retry while the array is too small. */
+	for (int tries = 0; tries < 5; tries++) {
+		size_t cap = total + 16;
+		struct psample_group_info *bigger = realloc(g, cap * sizeof *g);
+
+		if (!bigger) {
+			free(g);
+			return fail("list groups", -ENOMEM);
+		}
+		g = bigger;
+		n = psample_list_groups(NULL, g, cap, sizeof *g, &total);
+		if (n < 0) {
+			free(g);
+			return fail("list groups", n);
+		}
+		if (total <= cap)
+			break;
+	}
+	for (int i = 0; i < n; i++) {
+		if (o.json)
+			printf("{\"group\":%" PRIu32 ",\"refcount\":%" PRIu32 ",\"seq\":%" PRIu32 "}\n",
+			       g[i].group, g[i].refcount, g[i].next_seq);
+		else {
+			if (i == 0) /* as the original: no header when there are no groups */
+				printf("%-15s %-15s %-15s\n", "Group Num", "Refcount", "Group Seq");
+			printf("%-15" PRIu32 " %-15" PRIu32 " %-15" PRIu32 "\n", g[i].group, g[i].refcount,
+			       g[i].next_seq);
+		}
+	}
+	free(g);
+	return 0;
+}
+
+static void print_stats(const struct psample_sub *sub)
+{
+	struct psample_stats st;
+	int rc = psample_stats(sub, &st, sizeof st);
+
+	if (rc < 0) {
+		fail("stats", rc);
+		return;
+	}
+	fprintf(stderr,
+		"psample: delivered=%" PRIu64 " kernel_drops=%" PRIu64 " seq_gaps=%" PRIu64
+		" truncated=%" PRIu64 " decode_errors=%" PRIu64 " enobufs=%" PRIu64
+		" rejected_userspace=%" PRIu64 " config_events=%" PRIu64 " family_removed=%" PRIu64
+		" resubscribed=%" PRIu64 " rcvbuf=%" PRIu32 " groups_tracked=%" PRIu32 "\n",
+		st.delivered, st.kernel_drops, st.seq_gaps, st.truncated, st.decode_errors, st.enobufs,
+		st.rejected_userspace, st.config_events, st.family_removed, st.resubscribed, st.rcvbuf,
+		st.groups_tracked);
+}
+
+/* Monitor or write until a signal, an error, or --count records. */
+static int run(const uint32_t *groups, uint32_t n_groups)
+{
+	/* Like the original: every sender's samples (kernel and userspace producers such as VPP),
+	 * and survive a reload of the psample module. */
+	struct psample_opts opts = {
+		.size = sizeof opts,
+		.flags = PSAMPLE_SUB_NONBLOCK | PSAMPLE_SUB_ACCEPT_USERSPACE | PSAMPLE_SUB_RESUBSCRIBE,
+		.groups = n_groups ? groups : NULL,
+		.n_groups = n_groups,
+	};
+	pcap_t *dead = NULL;
+	pcap_dumper_t *dumper = NULL;
+	struct psample_sub *sub;
+	int rc;
+
+	if (o.all_netns)
+		opts.flags |= PSAMPLE_SUB_ALL_NETNS;
+	if (o.mode == MODE_MONITOR && !o.no_config)
+		opts.flags |= PSAMPLE_SUB_CONFIG_EVENTS;
+	if (o.mode == MODE_MONITOR && o.no_sample)
+		opts.flags |= PSAMPLE_SUB_NO_SAMPLES;
+
+	/* The signals are blocked except inside ppoll(): none is lost between a check of `stop`
+	 * and the wait. */
+	sigset_t handled, wait_mask;
+	struct sigaction sa = { .sa_handler = on_signal }; /* no SA_RESTART */
+	int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1 };
+
+	sigemptyset(&handled);
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+		sigaddset(&handled, sigs[i]);
+		sigaction(sigs[i], &sa, NULL);
+	}
+	sigprocmask(SIG_BLOCK, &handled, &wait_mask);
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigdelset(&wait_mask, sigs[i]); /* even if the parent left them blocked */
+
+	rc = psample_subscribe(&sub, &opts);
+	if (rc < 0)
+		return fail("subscribe", rc);
+
+	if (o.mode == MODE_WRITE) {
+		dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, SNAPLEN,
+							    PCAP_TSTAMP_PRECISION_NANO);
+		dumper = dead ? pcap_dump_open(dead, o.write) : NULL; /* "-": standard output */
+		if (!dumper) {
+			fprintf(stderr, "psample: %s: %s\n", o.write, dead ? pcap_geterr(dead) : "pcap");
+			if (dead)
+				pcap_close(dead);
+			psample_close(sub);
+			return 1;
+		}
+	}
+
+	struct psample_packet pkts[64];
+	struct pollfd pfd = { .fd = psample_fd(sub), .events = POLLIN };
+	uint64_t left = o.count;
+	int status = 0;
+
+	while (!stop && status == 0) {
+		if (want_stats) {
+			want_stats = 0;
+			print_stats(sub);
+		}
+		rc = psample_recv(sub, pkts, sizeof pkts / sizeof pkts[0], sizeof pkts[0]);
+		if (rc == -EAGAIN || rc == -EINTR) {
+			/* EAGAIN also when only messages the library consumed itself were queued. */
+			if (ppoll(&pfd, 1, NULL, &wait_mask) < 0 && errno != EINTR) {
+				perror("psample: poll");
+				status = 1;
+			}
+			continue;
+		}
+		if (rc < 0) {
+			status = fail("receive", rc);
+			break;
+		}
+		for (int i = 0; i < rc && status == 0; i++) {
+			const struct psample_packet *p = &pkts[i];
+			int sample = p->kind == PSAMPLE_KIND_SAMPLE;
+
+			if (dumper) {
+				if (!sample)
+					continue;
+				if (write_pcap(dumper, p) < 0) {
+					perror("psample: write");
+					status = 1;
+				}
+			} else {
+				if (o.json)
+					print_json(p);
+				else if (sample)
+					print_sample(p);
+				else
+					print_event(p);
+				/* One line at a time: readers (and `timeout psample > file`) see every
+				 * record as it comes. */
+				fflush(stdout);
+			}
+			/* --count counts samples, or group events when samples are not shown. */
+			if (left && sample != (o.mode == MODE_MONITOR && o.no_sample) && --left == 0)
+				stop = 1;
+			if (stop)
+				break;
+		}
+	}
+	if (o.stats)
+		print_stats(sub);
+	if (dumper) {
+		pcap_dump_close(dumper);
+		pcap_close(dead);
+	}
+	psample_close(sub);
+	return status;
+}
+
+static int set_mode(enum mode m)
+{
+	if (o.mode != MODE_UNSET && o.mode != m)
+		return -1;
+	o.mode = m;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_COUNT = 256, OPT_JSON, OPT_STATS, OPT_ALL_NETNS };
+	static const struct option longopts[] = {
+		{ "list-groups", no_argument, NULL, 'l' },
+		{ "monitor", no_argument, NULL, 'm' },
+		{ "no-config", no_argument, NULL, 'c' },
+		{ "no-sample", no_argument, NULL, 's' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "write", required_argument, NULL, 'w' },
+		{ "count", required_argument, NULL, OPT_COUNT },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "all-netns", no_argument, NULL, OPT_ALL_NETNS },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	static uint32_t groups[PSAMPLE_MAX_GROUPS];
+	uint32_t n_groups = 0;
+	uint64_t v;
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "lmcsg:vw:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'l':
+			if (set_mode(MODE_LIST))
+				return usage_error("--list-groups, --monitor and --write exclude each other");
+			break;
+		case 'm':
+			if (set_mode(MODE_MONITOR))
+				return usage_error("--list-groups, --monitor and --write exclude each other");
+			break;
+		case 'w':
+			if (set_mode(MODE_WRITE))
+				return usage_error("--list-groups, --monitor and --write exclude each other");
+			o.write = optarg;
+			break;
+		case 'c': o.no_config = 1; break;
+		case 's': o.no_sample = 1; break;
+		case 'v': o.verbose = 1; break;
+		case 'g':
+			if (n_groups == PSAMPLE_MAX_GROUPS || parse_u64(optarg, UINT32_MAX, &v))
+				return usage_error("bad --group");
+			groups[n_groups++] = (uint32_t)v;
+			break;
+		case OPT_COUNT:
+			if (parse_u64(optarg, UINT64_MAX, &o.count) || o.count == 0)
+				return usage_error("bad --count");
+			break;
+		case OPT_JSON: o.json = 1; break;
+		case OPT_STATS: o.stats = 1; break;
+		case OPT_ALL_NETNS: o.all_netns = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: return usage_error(NULL);
+		}
+	}
+	if (optind != argc)
+		return usage_error("too many arguments");
+	if (o.mode == MODE_UNSET)
+		o.mode = MODE_MONITOR;
+
+	/* The original's combinations, plus --json, which has no pcap form. */
+	if (o.mode != MODE_MONITOR && (o.no_config || o.no_sample))
+		return usage_error("--no-config and --no-sample are for monitor mode");
+	if (o.no_config && o.no_sample)
+		return usage_error("cannot use both --no-sample and --no-config");
+	if (o.mode == MODE_WRITE && (o.verbose || o.json))
+		return usage_error("--write takes neither --verbose nor --json");
+
+	if (o.mode == MODE_LIST)
+		return list_groups();
+	return run(groups, n_groups);
+}
