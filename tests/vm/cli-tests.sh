@@ -8,13 +8,13 @@
 # Most cases run in a fresh network namespace whose loopback egress tc samples into group 7
 # (every packet, first 128 bytes); traffic is bounded UDP to 127.0.0.1 in that namespace only.
 # Last line: "cli tests on <kernel>: N passed, M failed" (cases). To run some cases only:
-# tests/vm/vm-run 6.1 env CLI_ONLY='(h)' tests/vm/cli-tests.sh (a substring of their names).
+# ONLY='^\(h\)' tests/vm/vm-run 6.1 tests/vm/cli-tests.sh (a regex over their names).
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 self="$root/tests/vm/cli-tests.sh"
 psample="$root/build/examples/psample"
 inject="$root/tests/vm/cli-inject.py"
-[ -n "${PSAMPLE_IN_VM:-}" ] || { echo "cli-tests.sh runs inside the VM: use tests/vm/vm-run" >&2; exit 2; }
+. "$root/tests/vm/lib.sh"
 [ -x "$psample" ] || { echo "FAIL: no $psample: run 'make all' on the host first" >&2; exit 2; }
 
 SAMPLE_ACTIONS="action sample rate 1 group 7 trunc 128"
@@ -420,22 +420,11 @@ in_ns() { # "tc actions" case-function [args]
     unshare -n "$self" --in-ns "$actions" "$@"
 }
 
-pass=0 fail=0
-run_case() { # name, then the command
-    local name=$1; shift
-    [[ $name == *"${CLI_ONLY:-}"* ]] || return 0
-    echo "=== $name ($(uname -r))"
-    if "$@"; then pass=$((pass + 1)); echo "--- ok $name"; else fail=$((fail + 1)); echo "--- FAIL $name"; fi
-}
 
 modprobe -a psample act_sample act_tunnel_key cls_matchall sch_ingress || { echo "FAIL: modprobe"; exit 1; }
 
-# The user cookie exists from 6.11 on; before, the kernel sends none.
-cookie=00112233445566778899aabbccddeeff
-case $(uname -r) in
-    6.1.*) want_cookie=none ;;
-    *) want_cookie=$cookie ;;
-esac
+cookie=$TC_COOKIE want_cookie=none
+kernel_sends_cookie && want_cookie=$TC_COOKIE
 
 run_case "(a) sample line format, out-tc-occ absent, --count, --stats" in_ns "$SAMPLE_ACTIONS" case_sample_line
 run_case "(b) --list-groups table" in_ns "$SAMPLE_ACTIONS" case_list_groups
@@ -453,5 +442,4 @@ run_case "(j) --all-netns: nsid" case_all_netns
 # Last: it unloads the module.
 run_case "(k) module reload under a running psample" in_ns "$SAMPLE_ACTIONS" case_reload
 
-echo "cli tests on $(uname -r): $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary cli

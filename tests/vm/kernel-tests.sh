@@ -6,37 +6,7 @@ set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 vm="$root/build/vm"
 e2e="$vm/e2e" features="$vm/features" faults="$vm/faults"
-[ -n "${PSAMPLE_IN_VM:-}" ] || { echo "kernel-tests.sh runs inside the VM: use tests/vm/vm-run" >&2; exit 2; }
-pass=0 fail=0
-
-# ONLY=REGEX runs just the matching cases (for developers; CI runs all). Others are not counted.
-run_case() { # name, then the command
-    local name=$1; shift
-    if [ -n "${ONLY:-}" ] && ! [[ $name =~ $ONLY ]]; then return 0; fi
-    local t0=$SECONDS
-    echo "=== $name ($(uname -r))"
-    if "$@"; then
-        pass=$((pass + 1)); echo "--- ok $name ($((SECONDS - t0)) s)"
-    else
-        fail=$((fail + 1)); echo "--- FAIL $name ($((SECONDS - t0)) s)"
-    fi
-}
-
-# Runs a command in a new namespace whose loopback egress has the given tc actions.
-in_ns_with() { # "tc actions" command...
-    local actions=$1; shift
-    unshare -n sh -c '
-        set -e
-        ip link set lo up
-        tc qdisc add dev lo clsact
-        tc filter add dev lo egress pref 10 matchall '"$actions"'
-        exec "$@"' sh "$@"
-}
-
-in_sampled_ns() { # rate trunc command...
-    local rate=$1 trunc=$2; shift 2
-    in_ns_with "action sample rate $rate group 7 trunc $trunc" "$@"
-}
+. "$root/tests/vm/lib.sh"
 
 # Named namespaces psa and psb with sampled loopback and namespace ids 11 and 12 here.
 make_named_namespaces() {
@@ -51,8 +21,8 @@ make_named_namespaces() {
 }
 
 # psample absent: a clear ENOENT (before anything loads the module).
-if lsmod | grep -q '^psample'; then
-    echo "psample is already loaded: cannot test its absence"; fail=$((fail + 1))
+if psample_loaded; then
+    fail_outside_case "psample is already loaded: cannot test its absence"
 else
     run_case "module missing gives ENOENT" unshare -n "$e2e" enoent
     run_case "ENOENT, then success once the module is loaded" "$faults" late-load
@@ -70,13 +40,9 @@ run_case "receive session under valgrind memcheck" in_sampled_ns 1 128 \
     "$e2e" every 200 200
 run_case "rate 10: about a tenth, every field" in_sampled_ns 10 128 "$e2e" rate 3000 10
 
-# The user cookie exists from 6.11 on; before, the kernel sends none.
-cookie=00112233445566778899aabbccddeeff
-case $(uname -r) in
-    6.1.*) want_cookie=none ;;
-    *) want_cookie=$cookie ;;
-esac
-run_case "user cookie ($want_cookie)" in_ns_with "action sample rate 1 group 7 trunc 128 cookie $cookie" \
+want_cookie=none
+kernel_sends_cookie && want_cookie=$TC_COOKIE
+run_case "user cookie ($want_cookie)" in_ns_with "action sample rate 1 group 7 trunc 128 cookie $TC_COOKIE" \
     "$features" cookie "$want_cookie"
 run_case "tunnel key from tunnel_key set" in_ns_with \
     "action tunnel_key set src_ip 127.0.0.1 dst_ip 127.0.0.2 id 42 dst_port 4789 ttl 64 tos 0x10 action sample rate 1 group 7 trunc 128" \
@@ -98,5 +64,4 @@ ip netns del psa; ip netns del psb
 # Last: it unloads the module.
 run_case "module reload while subscribed" in_ns_with "action sample rate 1 group 7 trunc 128" "$faults" reload
 
-echo "kernel tests on $(uname -r): $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary kernel
