@@ -1,0 +1,115 @@
+/* Shared parts of the two benchmark receivers (bench/recv_psample.c, bench/recv_baseline.c):
+ * the same stop rule, the same CPU accounting, the same per-sample work and the same output
+ * line, so only the receive path differs between them. */
+#ifndef PSAMPLE_BENCH_H
+#define PSAMPLE_BENCH_H
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Stop rule. The script sends SIGUSR1 once the sender has finished. A 1 s interval timer
+ * (SIGALRM) interrupts a blocked receive and checks progress: the receiver stops at the first
+ * tick, after SIGUSR1, that saw no new sample since the tick before (about 1 s without a
+ * sample after the sender finished). Hard limit: MAX_SECONDS in all. The timer costs one signal
+ * per second: nothing measurable. */
+#define MAX_SECONDS 600
+
+static volatile sig_atomic_t sender_done, stop;
+static volatile uint64_t received; /* samples handed to the loop so far */
+static uint64_t last_tick_received;
+static int ticks;
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    sender_done = 1;
+}
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    uint64_t now = received;
+    if ((sender_done && now == last_tick_received) || ++ticks >= MAX_SECONDS)
+        stop = 1;
+    last_tick_received = now;
+}
+
+static inline void bench_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: a blocked receive returns EINTR */
+    sa.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &sa, NULL);
+    sa.sa_handler = on_alarm;
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval it = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+    setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/* CPU time of this process (user + system), and the user part in *user. */
+static inline uint64_t cpu_ns(uint64_t *user)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    uint64_t u = (uint64_t)ru.ru_utime.tv_sec * 1000000000u + (uint64_t)ru.ru_utime.tv_usec * 1000u;
+    uint64_t s = (uint64_t)ru.ru_stime.tv_sec * 1000000000u + (uint64_t)ru.ru_stime.tv_usec * 1000u;
+    *user = u;
+    return u + s;
+}
+
+static inline uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The per-sample work both receivers do: read group, sequence number and data, touch the data. */
+struct touch {
+    uint64_t bytes;    /* sum of data_len */
+    uint64_t sum;      /* sum of the first and last data byte */
+    uint64_t seq_xor;  /* xor of the sequence numbers */
+    uint64_t other_group;
+};
+
+static inline void touch_sample(struct touch *t, uint32_t group, uint32_t seq, const uint8_t *data, uint32_t len)
+{
+    if (group != 7)
+        t->other_group++;
+    t->seq_xor ^= seq;
+    t->bytes += len;
+    if (data && len)
+        t->sum += (uint64_t)data[0] + data[len - 1];
+}
+
+static inline void print_ready(void)
+{
+    printf("ready pid=%d\n", (int)getpid());
+    fflush(stdout);
+}
+
+/* One line the script parses: key=value pairs. kernel_drops/seq_gaps are -1 when unknown. */
+static inline void print_result(const char *who, uint64_t cpu, uint64_t user, uint64_t wall, uint64_t calls,
+                                long long kernel_drops, long long seq_gaps, long long enobufs, long long rcvbuf,
+                                const struct touch *t)
+{
+    printf("result rx=%s received=%llu cpu_ns=%llu user_ns=%llu wall_ns=%llu calls=%llu kernel_drops=%lld seq_gaps=%lld "
+           "enobufs=%lld rcvbuf=%lld bytes=%llu other_group=%llu check=%llu\n",
+           who, (unsigned long long)received, (unsigned long long)cpu, (unsigned long long)user, (unsigned long long)wall,
+           (unsigned long long)calls, kernel_drops, seq_gaps, enobufs, rcvbuf, (unsigned long long)t->bytes,
+           (unsigned long long)t->other_group, (unsigned long long)(t->sum ^ t->seq_xor));
+    fflush(stdout);
+}
+
+#endif

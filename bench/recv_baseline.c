@@ -1,0 +1,231 @@
+/* Minimal psample receiver written for the benchmark, without libpsample: what a careful C
+ * programmer would write by hand to count samples as cheaply as possible.
+ *
+ *   recv_baseline [-r RCVBUF] [-n] [-m]
+ *     -r RCVBUF  SO_RCVBUFFORCE RCVBUF bytes (the kernel doubles it); 0 or absent: do not touch
+ *                the receive buffer (kernel default, net.core.rmem_default)
+ *     -n         NETLINK_NO_ENOBUFS on; absent: the kernel's default (overruns reported as
+ *                ENOBUFS, and the socket drops everything until its queue is empty)
+ *     -m         also ask for each datagram's sender address (msg_name) and control messages
+ *                (64-byte msg_control), as libpsample does; for the cost analysis only
+ *
+ * Raw AF_NETLINK/NETLINK_GENERIC socket; the "psample" family and its "packets" group are
+ * resolved with a hand-written CTRL_CMD_GETFAMILY; NETLINK_ADD_MEMBERSHIP; blocking
+ * recvmmsg(MSG_WAITFORONE) into 16 slots of 68 KiB (the library's slot size); a minimal
+ * attribute walk for group, sequence number and data; the same data touch as the library
+ * receiver (bench.h). Kernel drops from SO_MEMINFO. Same stop rule and output as recv_psample. */
+#include "bench.h"
+
+#include <errno.h>
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
+#include <sys/socket.h>
+
+#define BATCH 16
+#define SLOT (68 * 1024)
+#define PSAMPLE_ATTR_SAMPLE_GROUP 3
+#define PSAMPLE_ATTR_GROUP_SEQ 4
+#define PSAMPLE_ATTR_DATA 6
+#ifndef SO_MEMINFO
+#define SO_MEMINFO 55
+#endif
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+static void die(const char *what)
+{
+    perror(what);
+    exit(1);
+}
+
+/* CTRL_CMD_GETFAMILY "psample": its family id and the id of its "packets" group. */
+static void resolve(uint16_t *family, uint32_t *group)
+{
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
+    if (fd < 0)
+        die("socket");
+    struct {
+        struct nlmsghdr nh;
+        struct genlmsghdr gh;
+        struct nlattr na;
+        char name[8];
+    } req;
+    memset(&req, 0, sizeof req);
+    req.nh.nlmsg_len = sizeof req;
+    req.nh.nlmsg_type = GENL_ID_CTRL;
+    req.nh.nlmsg_flags = NLM_F_REQUEST;
+    req.nh.nlmsg_seq = 1;
+    req.gh.cmd = CTRL_CMD_GETFAMILY;
+    req.gh.version = 1;
+    req.na.nla_type = CTRL_ATTR_FAMILY_NAME;
+    req.na.nla_len = NLA_HDRLEN + sizeof "psample";
+    memcpy(req.name, "psample", sizeof "psample");
+    struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+    if (sendto(fd, &req, sizeof req, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0)
+        die("sendto");
+    static char buf[16384];
+    ssize_t len = recv(fd, buf, sizeof buf, 0);
+    if (len < 0)
+        die("recv");
+    struct nlmsghdr *nh = (struct nlmsghdr *)buf;
+    if (!NLMSG_OK(nh, (size_t)len) || nh->nlmsg_type == NLMSG_ERROR) {
+        fprintf(stderr, "psample family not found (modprobe psample)\n");
+        exit(1);
+    }
+    *family = 0;
+    *group = 0;
+    char *p = (char *)NLMSG_DATA(nh) + GENL_HDRLEN, *end = (char *)nh + nh->nlmsg_len;
+    while (p + NLA_HDRLEN <= end) {
+        struct nlattr *a = (struct nlattr *)p;
+        if (a->nla_len < NLA_HDRLEN || p + a->nla_len > end)
+            break;
+        int type = a->nla_type & NLA_TYPE_MASK;
+        if (type == CTRL_ATTR_FAMILY_ID)
+            memcpy(family, p + NLA_HDRLEN, 2);
+        if (type == CTRL_ATTR_MCAST_GROUPS) {
+            /* nested: one nest per group, each with a name and an id */
+            char *g = p + NLA_HDRLEN, *gend = p + a->nla_len;
+            while (g + NLA_HDRLEN <= gend) {
+                struct nlattr *ga = (struct nlattr *)g;
+                if (ga->nla_len < NLA_HDRLEN || g + ga->nla_len > gend)
+                    break;
+                char *q = g + NLA_HDRLEN, *qend = g + ga->nla_len;
+                uint32_t id = 0;
+                int is_packets = 0;
+                while (q + NLA_HDRLEN <= qend) {
+                    struct nlattr *qa = (struct nlattr *)q;
+                    if (qa->nla_len < NLA_HDRLEN || q + qa->nla_len > qend)
+                        break;
+                    if ((qa->nla_type & NLA_TYPE_MASK) == CTRL_ATTR_MCAST_GRP_ID)
+                        memcpy(&id, q + NLA_HDRLEN, 4);
+                    if ((qa->nla_type & NLA_TYPE_MASK) == CTRL_ATTR_MCAST_GRP_NAME)
+                        is_packets = strcmp(q + NLA_HDRLEN, "packets") == 0;
+                    q += NLA_ALIGN(qa->nla_len);
+                }
+                if (is_packets)
+                    *group = id;
+                g += NLA_ALIGN(ga->nla_len);
+            }
+        }
+        p += NLA_ALIGN(a->nla_len);
+    }
+    close(fd);
+    if (!*family || !*group) {
+        fprintf(stderr, "psample family %u / packets group %u not resolved\n", *family, *group);
+        exit(1);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    long rcvbuf = 0;
+    int no_enobufs = 0, meta = 0, opt;
+    while ((opt = getopt(argc, argv, "r:nm")) != -1) {
+        if (opt == 'r')
+            rcvbuf = strtol(optarg, NULL, 0);
+        else if (opt == 'n')
+            no_enobufs = 1;
+        else if (opt == 'm')
+            meta = 1;
+        else {
+            fprintf(stderr, "usage: recv_baseline [-r RCVBUF] [-n] [-m]\n");
+            return 2;
+        }
+    }
+    uint16_t family;
+    uint32_t group;
+    resolve(&family, &group);
+
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
+    if (fd < 0)
+        die("socket");
+    struct sockaddr_nl local = { .nl_family = AF_NETLINK };
+    if (bind(fd, (struct sockaddr *)&local, sizeof local) != 0)
+        die("bind");
+    if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &(int){ (int)rcvbuf }, sizeof(int)) != 0)
+        die("SO_RCVBUFFORCE");
+    if (no_enobufs && setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &(int){ 1 }, sizeof(int)) != 0)
+        die("NETLINK_NO_ENOBUFS");
+    if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) != 0)
+        die("NETLINK_ADD_MEMBERSHIP");
+
+    static char slots[BATCH][SLOT];
+    static struct iovec iov[BATCH];
+    static struct mmsghdr hdrs[BATCH];
+    static struct sockaddr_nl names[BATCH];
+    static uint64_t control[BATCH][8];
+    for (int i = 0; i < BATCH; i++) {
+        iov[i].iov_base = slots[i];
+        iov[i].iov_len = SLOT;
+        hdrs[i].msg_hdr.msg_iov = &iov[i];
+        hdrs[i].msg_hdr.msg_iovlen = 1;
+    }
+    struct touch t = { 0 };
+    uint64_t calls = 0;
+    long long enobufs = 0, errors = 0;
+    bench_signals();
+    print_ready();
+    uint64_t user0, user1, cpu0 = cpu_ns(&user0), wall0 = mono_ns();
+    while (!stop) {
+        if (meta) {
+            for (int i = 0; i < BATCH; i++) {
+                hdrs[i].msg_hdr.msg_name = &names[i];
+                hdrs[i].msg_hdr.msg_namelen = sizeof names[i];
+                hdrs[i].msg_hdr.msg_control = control[i];
+                hdrs[i].msg_hdr.msg_controllen = sizeof control[i];
+            }
+        }
+        int n = recvmmsg(fd, hdrs, BATCH, MSG_WAITFORONE, NULL);
+        if (n < 0) {
+            if (errno == ENOBUFS)
+                enobufs++;
+            else if (errno != EINTR && ++errors < 10)
+                perror("recvmmsg");
+            continue;
+        }
+        calls++;
+        uint64_t got = 0;
+        for (int i = 0; i < n; i++) {
+            struct nlmsghdr *nh = (struct nlmsghdr *)slots[i];
+            size_t left = hdrs[i].msg_len;
+            for (; NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
+                if (nh->nlmsg_type != family || nh->nlmsg_len < NLMSG_HDRLEN + GENL_HDRLEN)
+                    continue;
+                uint32_t grp = 0, seq = 0, dlen = 0;
+                const uint8_t *data = NULL;
+                char *p = (char *)NLMSG_DATA(nh) + GENL_HDRLEN, *end = (char *)nh + nh->nlmsg_len;
+                while (p + NLA_HDRLEN <= end) {
+                    const struct nlattr *a = (const struct nlattr *)p;
+                    if (a->nla_len < NLA_HDRLEN || p + a->nla_len > end)
+                        break;
+                    switch (a->nla_type & NLA_TYPE_MASK) {
+                    case PSAMPLE_ATTR_SAMPLE_GROUP: memcpy(&grp, p + NLA_HDRLEN, 4); break;
+                    case PSAMPLE_ATTR_GROUP_SEQ: memcpy(&seq, p + NLA_HDRLEN, 4); break;
+                    case PSAMPLE_ATTR_DATA:
+                        data = (const uint8_t *)p + NLA_HDRLEN;
+                        dlen = a->nla_len - NLA_HDRLEN;
+                        break;
+                    }
+                    p += NLA_ALIGN(a->nla_len);
+                }
+                touch_sample(&t, grp, seq, data, dlen);
+                got++;
+            }
+        }
+        received += got;
+    }
+    uint64_t cpu = cpu_ns(&user1) - cpu0, user = user1 - user0, wall = mono_ns() - wall0;
+    uint32_t mem[9] = { 0 };
+    socklen_t mlen = sizeof mem;
+    long long drops = getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &mlen) == 0 ? (long long)mem[8] : -1;
+    int granted = 0;
+    socklen_t glen = sizeof granted;
+    getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &glen);
+    char who[64];
+    snprintf(who, sizeof who, "baseline%s%s%s", rcvbuf > 0 ? "-opt" : "", no_enobufs ? "-noenobufs" : "",
+             meta ? "-meta" : "");
+    print_result(who, cpu, user, wall, calls, drops, -1, enobufs, granted, &t);
+    close(fd);
+    return 0;
+}
