@@ -143,8 +143,12 @@ vm-test: deps all
 	tests/vm/vm-run 6.12 tests/vm/bindings-tests.sh
 	tests/vm/vm-run 6.12 tests/vm/cli-tests.sh
 
+# The receive benchmark in a VM (about 15-20 min): results in build/bench/, docs/benchmarks.{md,png}.
+bench: deps
+	bench/run
+
 # Installs what the build and the tests need when it is missing (as root; idempotent).
 deps:
 	@if [ "$$(id -u)" = 0 ]; then .ci/install-deps; else echo "make: not root: not installing dependencies"; fi
 
-.PHONY: demo test vm-test deps
+.PHONY: demo test vm-test bench deps
