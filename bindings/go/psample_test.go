@@ -128,8 +128,8 @@ func TestDecode(t *testing.T) {
 	geneve := []byte{1, 2, 3, 4, 5, 6, 7, 8}
 	tunnel := cat(
 		nla(0, binary.BigEndian.AppendUint64(nil, 0x123456)), // id
-		nla(1, []byte{10, 0, 0, 1}),                          // IPv4 source
-		nla(2, []byte{10, 0, 0, 2}),                          // IPv4 destination
+		nla(1, []byte{127, 0, 0, 1}),                          // IPv4 source
+		nla(2, []byte{127, 0, 0, 2}),                          // IPv4 destination
 		nla(3, []byte{0x10}),                                 // TOS
 		nla(4, []byte{64}),                                   // TTL
 		nla(5, nil),                                          // don't fragment
@@ -163,8 +163,8 @@ func TestDecode(t *testing.T) {
 	tun := p.Tunnel
 	wantTun := TunnelID | TunnelIPv4Src | TunnelIPv4Dst | TunnelTOS | TunnelTTL | TunnelDontFragment |
 		TunnelGeneveOpts | TunnelTPDst
-	if tun == nil || tun.Fields != wantTun || tun.ID != 0x123456 || tun.IPv4Src != netip.MustParseAddr("10.0.0.1") ||
-		tun.IPv4Dst != netip.MustParseAddr("10.0.0.2") || tun.IPv6Src.IsValid() || tun.TOS != 0x10 || tun.TTL != 64 ||
+	if tun == nil || tun.Fields != wantTun || tun.ID != 0x123456 || tun.IPv4Src != netip.MustParseAddr("127.0.0.1") ||
+		tun.IPv4Dst != netip.MustParseAddr("127.0.0.2") || tun.IPv6Src.IsValid() || tun.TOS != 0x10 || tun.TTL != 64 ||
 		tun.TPDst != 6081 || tun.TPSrc != 0 || string(tun.GeneveOpts) != string(geneve) || tun.ErspanOpts != nil {
 		t.Errorf("tunnel %+v", tun)
 	}

@@ -118,8 +118,8 @@ def test_decode_group_event_and_ipv4_tunnel():
     ev = psample.decode(genl_msg(2, nla(3, struct.pack("=I", 9)), nla(7, struct.pack("=I", 1))))
     assert (ev.kind, ev.group, ev.group_refcount, ev.data, ev.user_cookie, ev.tunnel) == (
         psample.KIND_GROUP_CREATED, 9, 1, b"", b"", None)
-    p = psample.decode(genl_msg(0, nla(8, nla(1, bytes([10, 0, 0, 1])) + nla(2, bytes([10, 0, 0, 2])))))
-    assert (p.tunnel.ipv4_src, p.tunnel.ipv4_dst) == (ipaddress.IPv4Address("10.0.0.1"), ipaddress.IPv4Address("10.0.0.2"))
+    p = psample.decode(genl_msg(0, nla(8, nla(1, bytes([127, 0, 0, 1])) + nla(2, bytes([127, 0, 0, 2])))))
+    assert (p.tunnel.ipv4_src, p.tunnel.ipv4_dst) == (ipaddress.IPv4Address("127.0.0.1"), ipaddress.IPv4Address("127.0.0.2"))
     assert p.effective_rate == 0  # no rate at all
 
 
