@@ -383,6 +383,10 @@ extern "C" {
 // kernel (load the psample module), `-EPERM` without CAP_NET_ADMIN, `-EINVAL` for a NULL `out`
 // or bad `opts`, `-EBADF` for a bad `netns_fd`. psample_strerror() explains each. `*out` is set
 // to NULL on failure.
+//
+// # Safety
+// `out` must be NULL or writable; `opts` must be NULL or point to `opts->size` readable bytes, and
+// its `groups` to `n_groups` readable values.
 PSAMPLE_WARN_UNUSED
 int psample_subscribe(struct psample_sub **out,
                       const struct psample_opts *opts);
@@ -400,6 +404,10 @@ int psample_subscribe(struct psample_sub **out,
 //
 // Pointers in the filled packets stay valid until the next psample_recv() or psample_close() on
 // this handle.
+//
+// # Safety
+// `sub` must be NULL or a live handle used by one thread at a time; `pkts` must be NULL or point
+// to `n * pkt_size` writable bytes.
 PSAMPLE_WARN_UNUSED
 int psample_recv(struct psample_sub *sub,
                  struct psample_packet *pkts,
@@ -408,15 +416,24 @@ int psample_recv(struct psample_sub *sub,
 
 // The handle's socket descriptor, for poll/epoll (POLLIN). Owned by the handle: do not close it or
 // read from it. `-EINVAL` for a NULL `sub`.
+//
+// # Safety
+// `sub` must be NULL or a live handle.
 int psample_fd(const struct psample_sub *sub);
 
 // Closes the handle and frees it. NULL is a no-op. Pointers from earlier psample_recv() calls
 // become invalid.
+//
+// # Safety
+// `sub` must be NULL or a live handle, and is not used again.
 void psample_close(struct psample_sub *sub);
 
 // Fills `*st` (`size` = `sizeof(struct psample_stats)`) with the handle's loss accounting. Writes
 // `min(size, its own size)` bytes and sets `st->size` to that when it fits. Returns 0, or
 // `-EINVAL` for NULL pointers or `size` below `PSAMPLE_STATS_SIZE_V1`.
+//
+// # Safety
+// `sub` must be NULL or a live handle; `st` must be NULL or point to `size` writable bytes.
 PSAMPLE_WARN_UNUSED
 int psample_stats(const struct psample_sub *sub,
                   struct psample_stats *st,
@@ -428,6 +445,10 @@ int psample_stats(const struct psample_sub *sub,
 // Returns 0; `-EBADMSG` for a malformed message (short header, bad lengths, an attribute of the
 // wrong size); `-ENOMSG` for a netlink message that is not a sample or group event; `-EINVAL` for
 // NULL pointers or a small `pkt_size`. Unknown attributes are skipped.
+//
+// # Safety
+// `msg` must be NULL or point to `len` readable bytes; `pkt` must be NULL or point to `pkt_size`
+// writable bytes.
 PSAMPLE_WARN_UNUSED
 int psample_decode(const void *msg,
                    size_t len,
@@ -440,6 +461,10 @@ int psample_decode(const void *msg,
 // least `PSAMPLE_GROUP_INFO_SIZE_V1`; each entry gets `min(info_size, its own size)` bytes) and
 // stores the number of groups that exist in `*total` (may be NULL) so the array can be sized.
 // Returns the number filled, or a negative errno (`-ENOENT`: psample not loaded).
+//
+// # Safety
+// `opts` as for psample_subscribe(); `groups` must be NULL or point to `n * info_size` writable
+// bytes; `total` must be NULL or writable.
 PSAMPLE_WARN_UNUSED
 int psample_list_groups(const struct psample_opts *opts,
                         struct psample_group_info *groups,
@@ -450,6 +475,9 @@ int psample_list_groups(const struct psample_opts *opts,
 // The sampling rate of `pkt` as "1 in N", whether the producer sent N or a probability
 // (`PSAMPLE_FIELD_SAMPLE_PROBABILITY`, then N = round(UINT32_MAX / rate)). 0 for NULL or a zero
 // probability.
+//
+// # Safety
+// `pkt` must be NULL or point to a packet of at least `PSAMPLE_PACKET_SIZE_V1` bytes.
 uint32_t psample_effective_rate(const struct psample_packet *pkt);
 
 // What an error code means and what to do about it. Accepts `-errno` or `errno`; never NULL;

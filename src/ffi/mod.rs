@@ -109,6 +109,10 @@ unsafe fn read_options(opts: *const psample_opts) -> Result<subscription::Option
 /// kernel (load the psample module), `-EPERM` without CAP_NET_ADMIN, `-EINVAL` for a NULL `out`
 /// or bad `opts`, `-EBADF` for a bad `netns_fd`. psample_strerror() explains each. `*out` is set
 /// to NULL on failure.
+///
+/// # Safety
+/// `out` must be NULL or writable; `opts` must be NULL or point to `opts->size` readable bytes, and
+/// its `groups` to `n_groups` readable values.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn psample_subscribe(out: *mut *mut psample_sub, opts: *const psample_opts) -> c_int {
@@ -145,6 +149,10 @@ pub unsafe extern "C" fn psample_subscribe(out: *mut *mut psample_sub, opts: *co
 ///
 /// Pointers in the filled packets stay valid until the next psample_recv() or psample_close() on
 /// this handle.
+///
+/// # Safety
+/// `sub` must be NULL or a live handle used by one thread at a time; `pkts` must be NULL or point
+/// to `n * pkt_size` writable bytes.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn psample_recv(sub: *mut psample_sub, pkts: *mut psample_packet, n: usize, pkt_size: usize) -> c_int {
@@ -177,6 +185,9 @@ pub unsafe extern "C" fn psample_recv(sub: *mut psample_sub, pkts: *mut psample_
 
 /// The handle's socket descriptor, for poll/epoll (POLLIN). Owned by the handle: do not close it or
 /// read from it. `-EINVAL` for a NULL `sub`.
+///
+/// # Safety
+/// `sub` must be NULL or a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn psample_fd(sub: *const psample_sub) -> c_int {
     if sub.is_null() {
@@ -188,6 +199,9 @@ pub unsafe extern "C" fn psample_fd(sub: *const psample_sub) -> c_int {
 
 /// Closes the handle and frees it. NULL is a no-op. Pointers from earlier psample_recv() calls
 /// become invalid.
+///
+/// # Safety
+/// `sub` must be NULL or a live handle, and is not used again.
 #[no_mangle]
 pub unsafe extern "C" fn psample_close(sub: *mut psample_sub) {
     if !sub.is_null() {
@@ -199,6 +213,9 @@ pub unsafe extern "C" fn psample_close(sub: *mut psample_sub) {
 /// Fills `*st` (`size` = `sizeof(struct psample_stats)`) with the handle's loss accounting. Writes
 /// `min(size, its own size)` bytes and sets `st->size` to that when it fits. Returns 0, or
 /// `-EINVAL` for NULL pointers or `size` below `PSAMPLE_STATS_SIZE_V1`.
+///
+/// # Safety
+/// `sub` must be NULL or a live handle; `st` must be NULL or point to `size` writable bytes.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn psample_stats(sub: *const psample_sub, st: *mut psample_stats, size: usize) -> c_int {
@@ -219,6 +236,10 @@ pub unsafe extern "C" fn psample_stats(sub: *const psample_sub, st: *mut psample
 /// Returns 0; `-EBADMSG` for a malformed message (short header, bad lengths, an attribute of the
 /// wrong size); `-ENOMSG` for a netlink message that is not a sample or group event; `-EINVAL` for
 /// NULL pointers or a small `pkt_size`. Unknown attributes are skipped.
+///
+/// # Safety
+/// `msg` must be NULL or point to `len` readable bytes; `pkt` must be NULL or point to `pkt_size`
+/// writable bytes.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn psample_decode(msg: *const c_void, len: usize, pkt: *mut psample_packet, pkt_size: usize) -> c_int {
@@ -247,6 +268,10 @@ pub unsafe extern "C" fn psample_decode(msg: *const c_void, len: usize, pkt: *mu
 /// least `PSAMPLE_GROUP_INFO_SIZE_V1`; each entry gets `min(info_size, its own size)` bytes) and
 /// stores the number of groups that exist in `*total` (may be NULL) so the array can be sized.
 /// Returns the number filled, or a negative errno (`-ENOENT`: psample not loaded).
+///
+/// # Safety
+/// `opts` as for psample_subscribe(); `groups` must be NULL or point to `n * info_size` writable
+/// bytes; `total` must be NULL or writable.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn psample_list_groups(
@@ -289,6 +314,9 @@ pub unsafe extern "C" fn psample_list_groups(
 /// The sampling rate of `pkt` as "1 in N", whether the producer sent N or a probability
 /// (`PSAMPLE_FIELD_SAMPLE_PROBABILITY`, then N = round(UINT32_MAX / rate)). 0 for NULL or a zero
 /// probability.
+///
+/// # Safety
+/// `pkt` must be NULL or point to a packet of at least `PSAMPLE_PACKET_SIZE_V1` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn psample_effective_rate(pkt: *const psample_packet) -> u32 {
     if pkt.is_null() {
