@@ -10,8 +10,9 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-const VERSION: &str = env!("CARGO_PKG_VERSION");
+mod support;
+use support::{files_under, make, run, run_ok, target_dir, text, ROOT, VERSION};
+
 const EXPORTS: [&str; 10] = [
     "psample_close",
     "psample_decode",
@@ -33,25 +34,10 @@ fn profile_dir() -> PathBuf {
 
 /// An empty directory under target/c-abi-test/, one per test (tests run in parallel).
 fn scratch(name: &str) -> PathBuf {
-    let dir = profile_dir().parent().expect("target dir").join("c-abi-test").join(name);
+    let dir = target_dir().join("c-abi-test").join(name);
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).expect("create scratch dir");
     dir
-}
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Runs `cmd` and panics with its output unless it exits 0.
-fn run_ok(cmd: &mut Command) -> Output {
-    let out = run(cmd);
-    assert!(out.status.success(), "{cmd:?} failed: {}\n{}{}", out.status, text(&out.stdout), text(&out.stderr));
-    out
 }
 
 /// The cdylib cargo built for this run, copied (so a concurrent rebuild cannot change it under
@@ -160,44 +146,12 @@ fn raii_example_reports_missing_psample() {
     assert_enoent_exit(&run(&mut Command::new(&exe)), "raii");
 }
 
-/// Every regular file or symlink under `dir`.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if fs::symlink_metadata(&path).unwrap().is_dir() {
-            found.extend(files_under(&path));
-        } else {
-            found.push(path);
-        }
-    }
-    found
-}
-
 #[test]
 fn make_install_and_uninstall() {
     let dir = scratch("install");
     let root = dir.join("root");
-    // A separate cargo target dir: `cargo test` may still hold target/<profile>'s lock, and the
-    // release build it keeps there makes later runs fast.
-    let target = profile_dir().parent().unwrap().join("install-test");
-    let make = |goal: &str| {
-        let mut cmd = Command::new("make");
-        // Hermetic: no install variables or MAKEFLAGS overrides from an enclosing `make test`.
-        for var in ["MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PREFIX", "LIBDIR", "INCLUDEDIR", "BINDIR", "PKGCONFIGDIR"] {
-            cmd.env_remove(var);
-        }
-        run_ok(
-            cmd.arg("-C")
-                .arg(ROOT)
-                .arg(goal)
-                .arg(format!("DESTDIR={}", root.display()))
-                .arg("PREFIX=/usr")
-                .arg(format!("BUILDDIR={}", target.join("build").display()))
-                .env("CARGO_TARGET_DIR", &target),
-        )
-    };
-    make("install");
+    let builddir = target_dir().join("install-test").join("build");
+    make("install", &root, &builddir);
 
     let usr = root.join("usr");
     let so = usr.join(format!("lib/libpsample.so.{VERSION}"));
@@ -269,7 +223,7 @@ fn make_install_and_uninstall() {
     assert!(!needed.contains("libpsample"), "static build still needs libpsample.so:\n{needed}");
     assert_enoent_exit(&run(&mut Command::new(&static_dump)), "psample-dump");
 
-    make("uninstall");
+    make("uninstall", &root, &builddir);
     let left = files_under(&root);
     assert!(left.is_empty(), "make uninstall left {left:?}");
 }

@@ -8,46 +8,11 @@
 //! (standard library only, GOPROXY=off) with its cache under target/.
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// The cargo target dir: this test runs as <target>/<profile>/deps/install_bindings-<hash>.
-fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    exe.ancestors().nth(3).expect("test binary lives in <target>/<profile>/deps").to_path_buf()
-}
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Runs `cmd` and panics with its output unless it exits 0.
-fn run_ok(cmd: &mut Command) -> Output {
-    let out = run(cmd);
-    assert!(out.status.success(), "{cmd:?} failed: {}\n{}{}", out.status, text(&out.stdout), text(&out.stderr));
-    out
-}
-
-/// Every regular file or symlink under `dir`.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if fs::symlink_metadata(&path).unwrap().is_dir() {
-            found.extend(files_under(&path));
-        } else {
-            found.push(path);
-        }
-    }
-    found
-}
+mod support;
+use support::{files_under, make, run, run_ok, target_dir, text, ROOT, VERSION};
 
 #[test]
 fn bindings_build_and_run_against_make_install() {
@@ -55,25 +20,8 @@ fn bindings_build_and_run_against_make_install() {
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
     let root = dir.join("root");
-    let make = |goal: &str| {
-        let mut cmd = Command::new("make");
-        // Hermetic: no install variables or MAKEFLAGS from an enclosing `make test`.
-        for var in ["MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PREFIX", "LIBDIR", "INCLUDEDIR", "BINDIR", "PKGCONFIGDIR"] {
-            cmd.env_remove(var);
-        }
-        run_ok(
-            cmd.arg("-C")
-                .arg(ROOT)
-                .arg(goal)
-                .arg(format!("DESTDIR={}", root.display()))
-                .arg("PREFIX=/usr")
-                .arg(format!("BUILDDIR={}", dir.join("build").display()))
-                // Not this cargo's target dir, whose lock `cargo test` may hold; the one
-                // tests/c_abi.rs's install test uses, so its release build is reused.
-                .env("CARGO_TARGET_DIR", target_dir().join("install-test")),
-        )
-    };
-    make("install");
+    let builddir = dir.join("build");
+    make("install", &root, &builddir);
     let lib = root.join("usr/lib");
     // pkg-config finds the installed psample.pc, and prefixes its paths with the DESTDIR.
     let with_pkg_config = |mut cmd: Command| {
@@ -151,7 +99,7 @@ fn bindings_build_and_run_against_make_install() {
     );
     assert_eq!(text(&out.stdout), format!("{VERSION}\nTrue\n{enoent}\n"), "{}", text(&out.stderr));
 
-    make("uninstall");
+    make("uninstall", &root, &builddir);
     let left = files_under(&root);
     assert!(left.is_empty(), "make uninstall left {left:?}");
 }
