@@ -16,6 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
+
 /* Stop rule. The script sends SIGUSR1 once the sender has finished. A 1 s interval timer
  * (SIGALRM) interrupts a blocked receive and checks progress: the receiver stops at the first
  * tick, after SIGUSR1, that saw no new sample since the tick before (about 1 s without a
@@ -91,6 +94,39 @@ static inline void touch_sample(struct touch *t, uint32_t group, uint32_t seq, c
     t->bytes += len;
     if (data && len)
         t->sum += (uint64_t)data[0] + data[len - 1];
+}
+
+/* The minimal receiver's decode: walks the messages of one datagram (`len` bytes) and touches
+ * every sample of `family` (group, sequence number, data). Returns how many it touched. */
+static inline uint64_t baseline_walk(void *buf, size_t len, uint16_t family, struct touch *t)
+{
+    enum { ATTR_SAMPLE_GROUP = 3, ATTR_GROUP_SEQ = 4, ATTR_DATA = 6 }; /* PSAMPLE_ATTR_* */
+    uint64_t got = 0;
+    struct nlmsghdr *nh = (struct nlmsghdr *)buf;
+    for (; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
+        if (nh->nlmsg_type != family || nh->nlmsg_len < NLMSG_HDRLEN + GENL_HDRLEN)
+            continue;
+        uint32_t grp = 0, seq = 0, dlen = 0;
+        const uint8_t *data = NULL;
+        char *p = (char *)NLMSG_DATA(nh) + GENL_HDRLEN, *end = (char *)nh + nh->nlmsg_len;
+        while (p + NLA_HDRLEN <= end) {
+            const struct nlattr *a = (const struct nlattr *)p;
+            if (a->nla_len < NLA_HDRLEN || p + a->nla_len > end)
+                break;
+            switch (a->nla_type & NLA_TYPE_MASK) {
+            case ATTR_SAMPLE_GROUP: memcpy(&grp, p + NLA_HDRLEN, 4); break;
+            case ATTR_GROUP_SEQ: memcpy(&seq, p + NLA_HDRLEN, 4); break;
+            case ATTR_DATA:
+                data = (const uint8_t *)p + NLA_HDRLEN;
+                dlen = a->nla_len - NLA_HDRLEN;
+                break;
+            }
+            p += NLA_ALIGN(a->nla_len);
+        }
+        touch_sample(t, grp, seq, data, dlen);
+        got++;
+    }
+    return got;
 }
 
 static inline void print_ready(void)

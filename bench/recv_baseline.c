@@ -23,9 +23,6 @@
 
 #define BATCH 16
 #define SLOT (68 * 1024)
-#define PSAMPLE_ATTR_SAMPLE_GROUP 3
-#define PSAMPLE_ATTR_GROUP_SEQ 4
-#define PSAMPLE_ATTR_DATA 6
 #ifndef SO_MEMINFO
 #define SO_MEMINFO 55
 #endif
@@ -186,33 +183,8 @@ int main(int argc, char **argv)
         }
         calls++;
         uint64_t got = 0;
-        for (int i = 0; i < n; i++) {
-            struct nlmsghdr *nh = (struct nlmsghdr *)slots[i];
-            size_t left = hdrs[i].msg_len;
-            for (; NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
-                if (nh->nlmsg_type != family || nh->nlmsg_len < NLMSG_HDRLEN + GENL_HDRLEN)
-                    continue;
-                uint32_t grp = 0, seq = 0, dlen = 0;
-                const uint8_t *data = NULL;
-                char *p = (char *)NLMSG_DATA(nh) + GENL_HDRLEN, *end = (char *)nh + nh->nlmsg_len;
-                while (p + NLA_HDRLEN <= end) {
-                    const struct nlattr *a = (const struct nlattr *)p;
-                    if (a->nla_len < NLA_HDRLEN || p + a->nla_len > end)
-                        break;
-                    switch (a->nla_type & NLA_TYPE_MASK) {
-                    case PSAMPLE_ATTR_SAMPLE_GROUP: memcpy(&grp, p + NLA_HDRLEN, 4); break;
-                    case PSAMPLE_ATTR_GROUP_SEQ: memcpy(&seq, p + NLA_HDRLEN, 4); break;
-                    case PSAMPLE_ATTR_DATA:
-                        data = (const uint8_t *)p + NLA_HDRLEN;
-                        dlen = a->nla_len - NLA_HDRLEN;
-                        break;
-                    }
-                    p += NLA_ALIGN(a->nla_len);
-                }
-                touch_sample(&t, grp, seq, data, dlen);
-                got++;
-            }
-        }
+        for (int i = 0; i < n; i++)
+            got += baseline_walk(slots[i], hdrs[i].msg_len, family, &t);
         received += got;
     }
     uint64_t cpu = cpu_ns(&user1) - cpu0, user = user1 - user0, wall = mono_ns() - wall0;

@@ -55,32 +55,8 @@ static size_t build(uint8_t *m, uint16_t family, uint32_t seq, uint32_t data_len
 
 static void baseline(struct touch *t, uint16_t family)
 {
-    for (int i = 0; i < BATCH; i++) {
-        struct nlmsghdr *nh = (struct nlmsghdr *)slots[i];
-        size_t left = lens[i];
-        for (; NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
-            if (nh->nlmsg_type != family || nh->nlmsg_len < NLMSG_HDRLEN + GENL_HDRLEN)
-                continue;
-            uint32_t grp = 0, seq = 0, dlen = 0;
-            const uint8_t *data = NULL;
-            char *p = (char *)NLMSG_DATA(nh) + GENL_HDRLEN, *end = (char *)nh + nh->nlmsg_len;
-            while (p + NLA_HDRLEN <= end) {
-                const struct nlattr *a = (const struct nlattr *)p;
-                if (a->nla_len < NLA_HDRLEN || p + a->nla_len > end)
-                    break;
-                switch (a->nla_type & NLA_TYPE_MASK) {
-                case 3: memcpy(&grp, p + NLA_HDRLEN, 4); break;
-                case 4: memcpy(&seq, p + NLA_HDRLEN, 4); break;
-                case 6:
-                    data = (const uint8_t *)p + NLA_HDRLEN;
-                    dlen = a->nla_len - NLA_HDRLEN;
-                    break;
-                }
-                p += NLA_ALIGN(a->nla_len);
-            }
-            touch_sample(t, grp, seq, data, dlen);
-        }
-    }
+    for (int i = 0; i < BATCH; i++)
+        baseline_walk(slots[i], lens[i], family, t);
 }
 
 static void library(struct touch *t)
