@@ -144,7 +144,7 @@ impl Subscription {
                     self.stats.rejected_userspace += 1;
                     continue;
                 }
-                let mut sample = match decode::decode_message(msg) {
+                let mut sample = match decode::decode_split(ty, command, msg) {
                     Ok(s) => s,
                     Err(decode::DecodeError::NotPsample) => continue,
                     Err(_) => {

@@ -118,6 +118,11 @@ pub fn split_header(bytes: &[u8]) -> Result<(u16, u8, &[u8]), DecodeError> {
 /// checks it. Unknown attributes and `PAD` are skipped; attribute order is not assumed.
 pub fn decode_message(bytes: &[u8]) -> Result<Sample<'_>, DecodeError> {
     let (ty, command, msg) = split_header(bytes)?;
+    decode_split(ty, command, msg)
+}
+
+/// `decode_message` for a message whose headers `split_header` already read.
+pub fn decode_split(ty: u16, command: u8, msg: &[u8]) -> Result<Sample<'_>, DecodeError> {
     if ty <= crate::uapi::ctrl::FAMILY_ID {
         return Err(DecodeError::NotPsample); // NLMSG_NOOP/ERROR/DONE/OVERRUN, or the genl controller
     }
