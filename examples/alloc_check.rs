@@ -8,7 +8,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::UdpSocket;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use psample::ffi::{psample_close, psample_recv, psample_subscribe, types::psample_packet, types::psample_opts};
+use psample::ffi::{psample_close, psample_recv, psample_subscribe, types::psample_opts, types::psample_packet};
 
 struct Counting;
 
@@ -75,7 +75,8 @@ fn main() {
             loop {
                 let before = ALLOCATIONS.load(Ordering::Relaxed);
                 // SAFETY: `sub` is open; `pkts` holds 64 elements of the size passed.
-                let n = unsafe { psample_recv(sub, pkts.as_mut_ptr(), pkts.len(), std::mem::size_of::<psample_packet>()) };
+                let n =
+                    unsafe { psample_recv(sub, pkts.as_mut_ptr(), pkts.len(), std::mem::size_of::<psample_packet>()) };
                 allocs_in_recv += ALLOCATIONS.load(Ordering::Relaxed) - before;
                 calls += 1;
                 if n <= 0 {

@@ -58,10 +58,7 @@ impl RecvBuffers {
         let n = max.clamp(1, self.batch());
         // Pointers are rebuilt on every call so no struct holds pointers into itself between calls.
         for i in 0..n {
-            self.iovs[i] = libc::iovec {
-                iov_base: self.data[i * SLOT_SIZE..].as_mut_ptr().cast(),
-                iov_len: SLOT_SIZE,
-            };
+            self.iovs[i] = libc::iovec { iov_base: self.data[i * SLOT_SIZE..].as_mut_ptr().cast(), iov_len: SLOT_SIZE };
             let h = &mut self.hdrs[i];
             h.msg_hdr.msg_name = (&mut self.names[i] as *mut libc::sockaddr_nl).cast();
             h.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_nl>() as u32;

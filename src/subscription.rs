@@ -253,10 +253,10 @@ fn family_event(command: u8, msg: &[u8], psample_id: u16) -> FamilyEvent {
     let mut about_psample = false;
     for (ty, p) in decode::attrs::Attrs::new(&msg[uapi::ATTRS_OFFSET..]).flatten() {
         match ty {
-            ctrl::ATTR_FAMILY_NAME => about_psample |= p.split(|b| *b == 0).next() == Some(uapi::FAMILY_NAME.as_bytes()),
-            ctrl::ATTR_FAMILY_ID if command == ctrl::CMD_DELFAMILY => {
-                about_psample |= p == psample_id.to_ne_bytes()
+            ctrl::ATTR_FAMILY_NAME => {
+                about_psample |= p.split(|b| *b == 0).next() == Some(uapi::FAMILY_NAME.as_bytes())
             }
+            ctrl::ATTR_FAMILY_ID if command == ctrl::CMD_DELFAMILY => about_psample |= p == psample_id.to_ne_bytes(),
             _ => {}
         }
     }

@@ -189,9 +189,8 @@ fn attribute_order_does_not_matter() {
         assert_eq!(decode(&reassemble(&buf, &attrs)), want, "rotation {k}");
     }
     // A fixed scramble: interleave from both ends.
-    let scrambled: Vec<&[u8]> = (0..attrs.len())
-        .map(|i| if i % 2 == 0 { attrs[i / 2] } else { attrs[attrs.len() - 1 - i / 2] })
-        .collect();
+    let scrambled: Vec<&[u8]> =
+        (0..attrs.len()).map(|i| if i % 2 == 0 { attrs[i / 2] } else { attrs[attrs.len() - 1 - i / 2] }).collect();
     assert_eq!(decode(&reassemble(&buf, &scrambled)), want);
 }
 
@@ -341,7 +340,7 @@ fn bad_attribute_lengths() {
     assert_eq!(decode_message(&with_tail(&[3, 0, 5, 0])), bad(5));
     assert_eq!(decode_message(&with_tail(&[12, 0, 6, 0, 1, 2, 3, 4])), bad(6));
     assert_eq!(decode_message(&with_tail(&[8, 0])), bad(u16::MAX)); // a cut header
-    // Inside the nest: an inner attribute may not run past the nest, even within the message.
+                                                                    // Inside the nest: an inner attribute may not run past the nest, even within the message.
     let mut m = Msg::sample();
     m.put(a::TUNNEL, &[8, 0, t::TTL as u8, 0]);
     m.u32(a::SAMPLE_GROUP, 1);
@@ -367,8 +366,15 @@ fn wrong_payload_sizes() {
         let want = Err(DecodeError::BadPayloadSize { attr: ty, len: payload.len() });
         assert_eq!(decode_message(&m.finish()), want, "attr {ty}");
     }
-    let nested: &[(u16, &[u8])] =
-        &[(t::TTL, &[64, 0]), (t::TOS, &[]), (t::ID, &[1; 4]), (t::TP_DST, &[1; 4]), (t::IPV4_SRC, &[1; 16]), (t::IPV6_DST, &[1; 4]), (t::CSUM, &[1])];
+    let nested: &[(u16, &[u8])] = &[
+        (t::TTL, &[64, 0]),
+        (t::TOS, &[]),
+        (t::ID, &[1; 4]),
+        (t::TP_DST, &[1; 4]),
+        (t::IPV4_SRC, &[1; 16]),
+        (t::IPV6_DST, &[1; 4]),
+        (t::CSUM, &[1]),
+    ];
     for &(ty, payload) in nested {
         let mut m = Msg::sample();
         m.begin(a::TUNNEL);

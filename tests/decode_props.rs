@@ -17,21 +17,99 @@ fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn tunnel() -> impl Strategy<Value = TunSpec> {
-    let addrs = (of(any::<u64>()), any::<bool>(), of(any::<[u8; 4]>()), of(any::<[u8; 4]>()), of(any::<[u8; 16]>()), of(any::<[u8; 16]>()));
-    let rest = (of(any::<u8>()), of(any::<u8>()), any::<[bool; 3]>(), of(any::<u16>()), of(any::<u16>()), of(bytes(64)), of(bytes(64)));
-    (addrs, rest).prop_map(|((id, bridge, ipv4_src, ipv4_dst, ipv6_src, ipv6_dst), (tos, ttl, [df, csum, oam], tp_src, tp_dst, geneve, erspan))| {
-        TunSpec { id, bridge, ipv4_src, ipv4_dst, ipv6_src, ipv6_dst, tos, ttl, df, csum, tp_src, tp_dst, oam, geneve, erspan }
-    })
+    let addrs = (
+        of(any::<u64>()),
+        any::<bool>(),
+        of(any::<[u8; 4]>()),
+        of(any::<[u8; 4]>()),
+        of(any::<[u8; 16]>()),
+        of(any::<[u8; 16]>()),
+    );
+    let rest = (
+        of(any::<u8>()),
+        of(any::<u8>()),
+        any::<[bool; 3]>(),
+        of(any::<u16>()),
+        of(any::<u16>()),
+        of(bytes(64)),
+        of(bytes(64)),
+    );
+    (addrs, rest).prop_map(
+        |(
+            (id, bridge, ipv4_src, ipv4_dst, ipv6_src, ipv6_dst),
+            (tos, ttl, [df, csum, oam], tp_src, tp_dst, geneve, erspan),
+        )| {
+            TunSpec {
+                id,
+                bridge,
+                ipv4_src,
+                ipv4_dst,
+                ipv6_src,
+                ipv6_dst,
+                tos,
+                ttl,
+                df,
+                csum,
+                tp_src,
+                tp_dst,
+                oam,
+                geneve,
+                erspan,
+            }
+        },
+    )
 }
 
 fn spec() -> impl Strategy<Value = Spec> {
-    let u32s = (any::<bool>(), of(any::<u32>()), of(any::<u32>()), of(any::<u32>()), of(any::<u32>()), of(any::<u32>()), of(any::<u32>()), of(any::<u32>()));
-    let others = (of(any::<u16>()), of(any::<u64>()), of(any::<u64>()), of(any::<u64>()), of(any::<u16>()), of(bytes(2000)), of(tunnel()), of(bytes(16)), any::<bool>());
-    (u32s, others).prop_map(|((wide_ifindex, iif, oif, rate, orig_size, group, seq, refcount), (out_tc, occ, latency, timestamp, proto, data, tunnel, cookie, probability))| {
-        // The kernel's 2-byte ifindex can only carry 16 bits.
-        let narrow = |v: Option<u32>| if wide_ifindex { v } else { v.map(|v| v & 0xffff) };
-        Spec { iif: narrow(iif), oif: narrow(oif), wide_ifindex, rate, orig_size, group, seq, refcount, out_tc, occ, latency, timestamp, proto, data, tunnel, cookie, probability }
-    })
+    let u32s = (
+        any::<bool>(),
+        of(any::<u32>()),
+        of(any::<u32>()),
+        of(any::<u32>()),
+        of(any::<u32>()),
+        of(any::<u32>()),
+        of(any::<u32>()),
+        of(any::<u32>()),
+    );
+    let others = (
+        of(any::<u16>()),
+        of(any::<u64>()),
+        of(any::<u64>()),
+        of(any::<u64>()),
+        of(any::<u16>()),
+        of(bytes(2000)),
+        of(tunnel()),
+        of(bytes(16)),
+        any::<bool>(),
+    );
+    (u32s, others).prop_map(
+        |(
+            (wide_ifindex, iif, oif, rate, orig_size, group, seq, refcount),
+            (out_tc, occ, latency, timestamp, proto, data, tunnel, cookie, probability),
+        )| {
+            // The kernel's 2-byte ifindex can only carry 16 bits.
+            let narrow = |v: Option<u32>| if wide_ifindex { v } else { v.map(|v| v & 0xffff) };
+            Spec {
+                iif: narrow(iif),
+                oif: narrow(oif),
+                wide_ifindex,
+                rate,
+                orig_size,
+                group,
+                seq,
+                refcount,
+                out_tc,
+                occ,
+                latency,
+                timestamp,
+                proto,
+                data,
+                tunnel,
+                cookie,
+                probability,
+            }
+        },
+    )
 }
 
 /// Encodes `spec`, with PADs for 64-bit alignment or not, and `pad_byte` in the padding.
@@ -46,16 +124,34 @@ fn check(s: &Sample, spec: &Spec) -> Result<(), TestCaseError> {
     prop_assert_eq!(s.fields, spec.fields());
     let got = (s.iifindex, s.oifindex, s.rate, s.orig_size, s.group, s.group_seq, s.group_refcount);
     let z = |v: Option<u32>| v.unwrap_or(0);
-    prop_assert_eq!(got, (z(spec.iif), z(spec.oif), z(spec.rate), z(spec.orig_size), z(spec.group), z(spec.seq), z(spec.refcount)));
+    prop_assert_eq!(
+        got,
+        (z(spec.iif), z(spec.oif), z(spec.rate), z(spec.orig_size), z(spec.group), z(spec.seq), z(spec.refcount))
+    );
     let got = (s.out_tc, s.proto, s.out_tc_occ, s.latency_ns, s.timestamp_ns);
-    let want = (spec.out_tc.unwrap_or(0), spec.proto.unwrap_or(0), spec.occ.unwrap_or(0), spec.latency.unwrap_or(0), spec.timestamp.unwrap_or(0));
+    let want = (
+        spec.out_tc.unwrap_or(0),
+        spec.proto.unwrap_or(0),
+        spec.occ.unwrap_or(0),
+        spec.latency.unwrap_or(0),
+        spec.timestamp.unwrap_or(0),
+    );
     prop_assert_eq!(got, want);
     prop_assert_eq!(s.data, spec.data.as_deref().unwrap_or_default());
     prop_assert_eq!(s.user_cookie, spec.cookie.as_deref().unwrap_or_default());
 
     let (t, want) = (&s.tunnel, spec.tunnel.clone().unwrap_or_default());
     prop_assert_eq!(t.fields, want.fields());
-    prop_assert_eq!((t.id, t.tos, t.ttl, t.tp_src, t.tp_dst), (want.id.unwrap_or(0), want.tos.unwrap_or(0), want.ttl.unwrap_or(0), want.tp_src.unwrap_or(0), want.tp_dst.unwrap_or(0)));
+    prop_assert_eq!(
+        (t.id, t.tos, t.ttl, t.tp_src, t.tp_dst),
+        (
+            want.id.unwrap_or(0),
+            want.tos.unwrap_or(0),
+            want.ttl.unwrap_or(0),
+            want.tp_src.unwrap_or(0),
+            want.tp_dst.unwrap_or(0)
+        )
+    );
     prop_assert_eq!((t.ipv4_src, t.ipv4_dst), (want.ipv4_src.unwrap_or_default(), want.ipv4_dst.unwrap_or_default()));
     prop_assert_eq!((t.ipv6_src, t.ipv6_dst), (want.ipv6_src.unwrap_or_default(), want.ipv6_dst.unwrap_or_default()));
     prop_assert_eq!(t.geneve_opts, want.geneve.as_deref().unwrap_or_default());
@@ -91,7 +187,10 @@ fn sane(input: &[u8]) -> Result<(), TestCaseError> {
     if let Ok(s) = decode_message(input) {
         prop_assert_eq!(s.fields & !(0x1ffff & !(1 << a::PAD)), 0);
         prop_assert_eq!(s.tunnel.fields & !(0x1ffff & !(1 << 14)), 0);
-        let inside = |p: &[u8]| p.is_empty() || input.as_ptr_range().contains(&p.as_ptr()) && p.as_ptr_range().end <= input.as_ptr_range().end;
+        let inside = |p: &[u8]| {
+            p.is_empty()
+                || input.as_ptr_range().contains(&p.as_ptr()) && p.as_ptr_range().end <= input.as_ptr_range().end
+        };
         for p in [s.data, s.user_cookie, s.tunnel.geneve_opts, s.tunnel.erspan_opts, s.tunnel.vxlan_opts] {
             prop_assert!(inside(p));
         }

@@ -22,7 +22,9 @@ impl fmt::Display for DecodeError {
         match self {
             DecodeError::ShortHeader => write!(f, "message shorter than the netlink and genetlink headers"),
             DecodeError::BadMessageLength => write!(f, "nlmsg_len disagrees with the bytes given"),
-            DecodeError::BadAttributeLength { attr } => write!(f, "attribute {attr}: nla_len is cut or runs past the end"),
+            DecodeError::BadAttributeLength { attr } => {
+                write!(f, "attribute {attr}: nla_len is cut or runs past the end")
+            }
             DecodeError::BadPayloadSize { attr, len } => write!(f, "attribute {attr}: unexpected payload size {len}"),
             DecodeError::NotPsample => write!(f, "not a psample sample or group event"),
         }
@@ -106,7 +108,11 @@ pub fn u16_or_u32_of(attr: u16, p: &[u8]) -> Result<u32, DecodeError> {
 
 #[inline]
 pub fn flag_of(attr: u16, p: &[u8]) -> Result<(), DecodeError> {
-    if p.is_empty() { Ok(()) } else { Err(DecodeError::BadPayloadSize { attr, len: p.len() }) }
+    if p.is_empty() {
+        Ok(())
+    } else {
+        Err(DecodeError::BadPayloadSize { attr, len: p.len() })
+    }
 }
 
 #[inline]

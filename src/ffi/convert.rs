@@ -8,7 +8,11 @@ use crate::subscription::Options;
 use crate::GroupInfo;
 
 fn ptr_or_null(s: &[u8]) -> *const u8 {
-    if s.is_empty() { std::ptr::null() } else { s.as_ptr() }
+    if s.is_empty() {
+        std::ptr::null()
+    } else {
+        s.as_ptr()
+    }
 }
 
 pub fn tunnel_to_c(t: &Tunnel<'_>) -> psample_tunnel {

@@ -155,7 +155,12 @@ pub unsafe extern "C" fn psample_subscribe(out: *mut *mut psample_sub, opts: *co
 /// to `n * pkt_size` writable bytes.
 #[no_mangle]
 #[must_use]
-pub unsafe extern "C" fn psample_recv(sub: *mut psample_sub, pkts: *mut psample_packet, n: usize, pkt_size: usize) -> c_int {
+pub unsafe extern "C" fn psample_recv(
+    sub: *mut psample_sub,
+    pkts: *mut psample_packet,
+    n: usize,
+    pkt_size: usize,
+) -> c_int {
     if sub.is_null() || !(PSAMPLE_PACKET_SIZE_V1..=PSAMPLE_MAX_STRUCT_SIZE).contains(&pkt_size) {
         return fail(Errno(libc::EINVAL));
     }
@@ -242,7 +247,12 @@ pub unsafe extern "C" fn psample_stats(sub: *const psample_sub, st: *mut psample
 /// writable bytes.
 #[no_mangle]
 #[must_use]
-pub unsafe extern "C" fn psample_decode(msg: *const c_void, len: usize, pkt: *mut psample_packet, pkt_size: usize) -> c_int {
+pub unsafe extern "C" fn psample_decode(
+    msg: *const c_void,
+    len: usize,
+    pkt: *mut psample_packet,
+    pkt_size: usize,
+) -> c_int {
     if msg.is_null()
         || pkt.is_null()
         || !(PSAMPLE_PACKET_SIZE_V1..=PSAMPLE_MAX_STRUCT_SIZE).contains(&pkt_size)

@@ -22,5 +22,9 @@ pub fn with_netns<T>(ns_fd: RawFd, f: impl FnOnce() -> Result<T>) -> Result<T> {
 fn setns(fd: RawFd) -> Result<()> {
     // SAFETY: setns only reads its integer arguments; an invalid fd gives EBADF/EINVAL.
     let rc = unsafe { libc::setns(fd, libc::CLONE_NEWNET) };
-    if rc == 0 { Ok(()) } else { Err(Errno::last_os_error()) }
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(Errno::last_os_error())
+    }
 }

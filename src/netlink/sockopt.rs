@@ -10,7 +10,11 @@ pub fn set<T: Copy>(fd: RawFd, level: i32, name: i32, value: &T) -> Result<()> {
     let rc = unsafe {
         libc::setsockopt(fd, level, name, (value as *const T).cast(), std::mem::size_of::<T>() as libc::socklen_t)
     };
-    if rc == 0 { Ok(()) } else { Err(Errno::last_os_error()) }
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(Errno::last_os_error())
+    }
 }
 
 pub fn set_int(fd: RawFd, level: i32, name: i32, value: i32) -> Result<()> {
@@ -24,5 +28,9 @@ pub fn get<T: Copy + Default>(fd: RawFd, level: i32, name: i32) -> Result<T> {
     // SAFETY: `value` is a writable `T` of `len` bytes; the kernel writes at most `len` bytes and
     // every bit pattern is a valid `T` for the integer types this is used with.
     let rc = unsafe { libc::getsockopt(fd, level, name, (&mut value as *mut T).cast(), &mut len) };
-    if rc == 0 { Ok(value) } else { Err(Errno::last_os_error()) }
+    if rc == 0 {
+        Ok(value)
+    } else {
+        Err(Errno::last_os_error())
+    }
 }
