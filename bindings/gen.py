@@ -232,7 +232,7 @@ def python(constants, structs):
 
     out += ["", "", "def _copy(ptr, n: int) -> bytes:", '    return ctypes.string_at(ptr, n) if ptr else b""']
     for struct in RECORDS:
-        name, presence, _godoc, pydoc = RECORDS[struct]
+        name, _presence, _godoc, pydoc = RECORDS[struct]
         kept = record_fields(struct, structs[struct])
         out += ["", "", "@dataclass(frozen=True)", f"class {name}:", f'    """{pydoc}"""', ""]
         types = {"int": "int", "bytes": "bytes", "addr4": "Optional[ipaddress.IPv4Address]",
@@ -296,7 +296,7 @@ def golang(constants, structs):
         out.append(")")
 
     for struct in RECORDS:
-        name, presence, godoc, _pydoc = RECORDS[struct]
+        name, _presence, godoc, _pydoc = RECORDS[struct]
         kept = record_fields(struct, structs[struct])
         out += [""] + [f"// {line}" for line in godoc.split("\n")]
         out.append(f"type {name} struct {{")
