@@ -12,6 +12,9 @@ cd "$root"
 out=$root/build/vm/bindings
 mkdir -p "$out/lib" "$out/pkgconfig"
 
+# The bindings' constants and structs are generated from include/psample.h: refuse stale ones.
+python3 bindings/gen.py --check
+
 cargo build --quiet --lib
 target=${CARGO_TARGET_DIR:-$root/target}
 # A private copy, replaced by rename: other jobs rebuild target/ and build/vm/lib while a VM may
@@ -37,7 +40,8 @@ export PKG_CONFIG_PATH=$out/pkgconfig GOPROXY=off GOTOOLCHAIN=local GOFLAGS="-mo
 # Go does not hash C headers outside the package directory (nor pkg-config's output) into its
 # build cache keys, so a cache shared across versions of psample.h could keep a stale build: one
 # cache per header version.
-export GOCACHE=$root/target/go-cache/$(sha256sum include/psample.h | cut -c1-16)
+header_hash=$(sha256sum include/psample.h | cut -c1-16)
+export GOCACHE=$root/target/go-cache/$header_hash
 (cd bindings/go && go vet . && go test -c -o "$out/psample-go.test.new" .)
 mv -f "$out/psample-go.test.new" "$out/psample-go.test"
 

@@ -18,159 +18,25 @@ import "C"
 import (
 	"errors"
 	"math"
-	"net/netip"
 	"syscall"
 	"unsafe"
 )
 
-// Subscription flags for Options.Flags (PSAMPLE_SUB_*; psample.h documents each).
-const (
-	FlagNonblock        uint32 = C.PSAMPLE_SUB_NONBLOCK         // Recv returns EAGAIN instead of blocking
-	FlagENOBUFS         uint32 = C.PSAMPLE_SUB_ENOBUFS          // report overruns as a one-time ENOBUFS
-	FlagAllNetns        uint32 = C.PSAMPLE_SUB_ALL_NETNS        // also samples of namespaces with an id here
-	FlagAcceptUserspace uint32 = C.PSAMPLE_SUB_ACCEPT_USERSPACE // also samples injected by processes
-	FlagConfigEvents    uint32 = C.PSAMPLE_SUB_CONFIG_EVENTS    // also group created/deleted events
-	FlagNoSamples       uint32 = C.PSAMPLE_SUB_NO_SAMPLES       // no samples (with FlagConfigEvents)
-	FlagResubscribe     uint32 = C.PSAMPLE_SUB_RESUBSCRIBE      // follow an unload and reload of psample
-	FlagNetnsFD         uint32 = C.PSAMPLE_SUB_NETNS_FD         // Options.NetnsFD is set
-)
-
-// Record kinds (Packet.Kind).
-const (
-	KindSample       uint32 = C.PSAMPLE_KIND_SAMPLE
-	KindGroupCreated uint32 = C.PSAMPLE_KIND_GROUP_CREATED
-	KindGroupDeleted uint32 = C.PSAMPLE_KIND_GROUP_DELETED
-)
-
-// Packet flags (Packet.Flags).
-const (
-	PacketTruncated uint32 = C.PSAMPLE_PKT_F_TRUNCATED // cut by a too-small buffer (never expected)
-	PacketUserspace uint32 = C.PSAMPLE_PKT_F_USERSPACE // sent by a process, not the kernel
-)
-
-// Presence bits of Packet.Fields: bit N is set when PSAMPLE_ATTR N was present.
-const (
-	FieldIIfindex          uint64 = C.PSAMPLE_FIELD_IIFINDEX
-	FieldOIfindex          uint64 = C.PSAMPLE_FIELD_OIFINDEX
-	FieldOrigSize          uint64 = C.PSAMPLE_FIELD_ORIGSIZE
-	FieldSampleGroup       uint64 = C.PSAMPLE_FIELD_SAMPLE_GROUP
-	FieldGroupSeq          uint64 = C.PSAMPLE_FIELD_GROUP_SEQ
-	FieldSampleRate        uint64 = C.PSAMPLE_FIELD_SAMPLE_RATE
-	FieldData              uint64 = C.PSAMPLE_FIELD_DATA
-	FieldGroupRefcount     uint64 = C.PSAMPLE_FIELD_GROUP_REFCOUNT
-	FieldTunnel            uint64 = C.PSAMPLE_FIELD_TUNNEL
-	FieldOutTC             uint64 = C.PSAMPLE_FIELD_OUT_TC
-	FieldOutTCOcc          uint64 = C.PSAMPLE_FIELD_OUT_TC_OCC
-	FieldLatency           uint64 = C.PSAMPLE_FIELD_LATENCY
-	FieldTimestamp         uint64 = C.PSAMPLE_FIELD_TIMESTAMP
-	FieldProto             uint64 = C.PSAMPLE_FIELD_PROTO
-	FieldUserCookie        uint64 = C.PSAMPLE_FIELD_USER_COOKIE
-	FieldSampleProbability uint64 = C.PSAMPLE_FIELD_SAMPLE_PROBABILITY
-)
-
-// Presence bits of Tunnel.Fields (PSAMPLE_TUNNEL_FIELD_*). For the don't-fragment, checksum,
-// OAM and bridge flags the bit is the whole value.
-const (
-	TunnelID             uint32 = C.PSAMPLE_TUNNEL_FIELD_ID
-	TunnelIPv4Src        uint32 = C.PSAMPLE_TUNNEL_FIELD_IPV4_SRC
-	TunnelIPv4Dst        uint32 = C.PSAMPLE_TUNNEL_FIELD_IPV4_DST
-	TunnelTOS            uint32 = C.PSAMPLE_TUNNEL_FIELD_TOS
-	TunnelTTL            uint32 = C.PSAMPLE_TUNNEL_FIELD_TTL
-	TunnelDontFragment   uint32 = C.PSAMPLE_TUNNEL_FIELD_DONT_FRAGMENT
-	TunnelCsum           uint32 = C.PSAMPLE_TUNNEL_FIELD_CSUM
-	TunnelOAM            uint32 = C.PSAMPLE_TUNNEL_FIELD_OAM
-	TunnelGeneveOpts     uint32 = C.PSAMPLE_TUNNEL_FIELD_GENEVE_OPTS
-	TunnelTPSrc          uint32 = C.PSAMPLE_TUNNEL_FIELD_TP_SRC
-	TunnelTPDst          uint32 = C.PSAMPLE_TUNNEL_FIELD_TP_DST
-	TunnelVxlanOpts      uint32 = C.PSAMPLE_TUNNEL_FIELD_VXLAN_OPTS
-	TunnelIPv6Src        uint32 = C.PSAMPLE_TUNNEL_FIELD_IPV6_SRC
-	TunnelIPv6Dst        uint32 = C.PSAMPLE_TUNNEL_FIELD_IPV6_DST
-	TunnelErspanOpts     uint32 = C.PSAMPLE_TUNNEL_FIELD_ERSPAN_OPTS
-	TunnelIPv4InfoBridge uint32 = C.PSAMPLE_TUNNEL_FIELD_IPV4_INFO_BRIDGE
-)
-
-// Limits of Options.
-const (
-	MaxGroups = C.PSAMPLE_MAX_GROUPS
-	MaxRcvbuf = C.PSAMPLE_MAX_RCVBUF
-	MaxBatch  = C.PSAMPLE_MAX_BATCH
-)
+// The Flag*, Kind*, Packet*, Field*, Tunnel* and Max* constants, and the Packet, Tunnel, Stats
+// and GroupInfo records with their conversions, are generated from psample.h by bindings/gen.py
+// into abi_generated.go.
 
 // Options of Subscribe and ListGroups. The zero value (or a nil *Options) means: blocking,
-// every group, this network namespace, kernel senders only, a 32 MiB receive buffer.
+// every group, this network namespace, kernel senders only, the library's default receive
+// buffer and batch.
 type Options struct {
 	Flags  uint32   // Flag* bits
-	Rcvbuf uint32   // receive buffer to ask for, bytes (the kernel doubles it); 0: 32 MiB
+	Rcvbuf uint32   // receive buffer to ask for, bytes (the kernel doubles it); 0: the library's default
 	Groups []uint32 // deliver only these groups, filtered in the kernel; empty: all groups
 	// A network namespace file (/run/netns/NAME, /proc/PID/ns/net) to subscribe in. Read only
 	// with FlagNetnsFD, since 0 is a valid descriptor. Not closed by the library.
 	NetnsFD int
-	Batch   uint32 // datagrams per system call, and the most packets one Recv returns; 0: 16
-}
-
-// Packet is one received record: a sample, or with FlagConfigEvents a group event (Kind).
-// A value is meaningful only when its Field* bit is set in Fields; absent values are zero.
-// Data, UserCookie and the tunnel options are copies owned by the Packet.
-type Packet struct {
-	Fields        uint64 // Field* presence bits
-	Kind          uint32 // Kind*
-	Flags         uint32 // Packet* flags
-	Group         uint32 // psample group
-	GroupSeq      uint32 // per-group sequence number
-	Rate          uint32 // 1-in-N, or a probability with FieldSampleProbability: see EffectiveRate
-	OrigSize      uint32 // length of the packet before truncation
-	InIfindex     uint32 // input interface index (iifindex)
-	OutIfindex    uint32 // output interface index (oifindex)
-	GroupRefcount uint32 // group events: the group's reference count
-	SenderPortID  uint32 // netlink port id of the sender: 0 for the kernel
-	NSID          int32  // namespace id of the source (FlagAllNetns); -1: the subscriber's own
-	OutTC         uint16 // egress traffic class (hardware)
-	Proto         uint16 // L3 ethertype of Data from the kernel (0x0800, 0x86dd)
-	TimestampNs   uint64 // CLOCK_REALTIME when the kernel took the sample, ns
-	LatencyNs     uint64 // end-to-end latency (hardware), ns
-	OutTCOcc      uint64 // egress queue occupancy (hardware), bytes
-	Data          []byte // the packet from its first byte, cut to the sampler's truncation size; nil if absent
-	UserCookie    []byte // tc action cookie or OVS observation ids; nil if absent
-	Tunnel        *Tunnel
-}
-
-// Tunnel is the tunnel key of a sample taken after decapsulation (nil in Packet when absent).
-type Tunnel struct {
-	Fields     uint32     // Tunnel* presence bits
-	ID         uint64     // VNI or key
-	IPv4Src    netip.Addr // outer addresses: the zero Addr when absent
-	IPv4Dst    netip.Addr
-	IPv6Src    netip.Addr
-	IPv6Dst    netip.Addr
-	TPSrc      uint16 // outer transport ports
-	TPDst      uint16
-	TOS        uint8
-	TTL        uint8
-	GeneveOpts []byte // struct geneve_opt array as sent; nil if absent
-	ErspanOpts []byte // struct erspan_metadata; nil if absent
-}
-
-// Stats is the loss accounting of a Sub (struct psample_stats).
-type Stats struct {
-	Delivered         uint64 // samples returned by Recv
-	KernelDrops       uint64 // samples dropped because the receive buffer was full (exact)
-	SeqGaps           uint64 // samples missing from the per-(namespace, group) sequence numbers
-	Truncated         uint64 // datagrams cut by a too-small buffer (never expected)
-	DecodeErrors      uint64 // messages that failed to decode and were skipped
-	ENOBUFS           uint64 // ENOBUFS reports (FlagENOBUFS)
-	RejectedUserspace uint64 // samples from processes rejected by the sender policy
-	ConfigEvents      uint64 // group events returned by Recv
-	FamilyRemoved     uint64 // times the psample family went away
-	Resubscribed      uint64 // times the Sub followed a reload (FlagResubscribe)
-	Rcvbuf            uint32 // receive buffer in force, bytes
-	GroupsTracked     uint32 // (namespace, group) pairs whose sequence numbers are followed
-}
-
-// GroupInfo is one psample group from ListGroups.
-type GroupInfo struct {
-	Group    uint32
-	Refcount uint32 // users in the kernel (tc actions)
-	NextSeq  uint32 // sequence number of the group's next sample
+	Batch   uint32 // datagrams per system call, and the most packets one Recv returns; 0: the library's default
 }
 
 // Error is a failure reported by libpsample. Error() carries psample_strerror's explanation;
@@ -202,10 +68,11 @@ func (o *Options) toC(op string) (c C.struct_psample_opts, groups unsafe.Pointer
 	if o == nil {
 		return c, nil, nil
 	}
-	if len(o.Groups) > MaxGroups {
+	// Only what C's narrower types cannot carry is refused here; the library checks the rest.
+	if uint64(len(o.Groups)) > math.MaxUint32 {
 		return c, nil, &Error{Op: op, Errno: syscall.EINVAL}
 	}
-	if o.Flags&FlagNetnsFD != 0 && (o.NetnsFD < 0 || o.NetnsFD > math.MaxInt32) {
+	if o.Flags&FlagNetnsFD != 0 && (o.NetnsFD < math.MinInt32 || o.NetnsFD > math.MaxInt32) {
 		return c, nil, &Error{Op: op, Errno: syscall.EBADF}
 	}
 	c.flags = C.uint32_t(o.Flags)
@@ -223,9 +90,8 @@ func (o *Options) toC(op string) (c C.struct_psample_opts, groups unsafe.Pointer
 
 // Sub is a subscription: one netlink socket and the library's receive buffers.
 type Sub struct {
-	h     *C.struct_psample_sub
-	batch int
-	buf   []C.struct_psample_packet // Go memory; C writes only C pointers into it
+	h   *C.struct_psample_sub
+	buf []C.struct_psample_packet // Go memory; C writes only C pointers into it
 }
 
 // Subscribe opens a subscription. Without psample in the kernel the error wraps
@@ -240,11 +106,7 @@ func Subscribe(opts *Options) (*Sub, error) {
 	if rc := C.psample_subscribe(&h, &c); rc < 0 {
 		return nil, fail("subscribe", rc)
 	}
-	batch := 16 // the library's default
-	if opts != nil && opts.Batch > 0 {
-		batch = int(opts.Batch)
-	}
-	return &Sub{h: h, batch: batch}, nil
+	return &Sub{h: h}, nil
 }
 
 // Recv fills pkts with received records and returns how many (at least 1, at most len(pkts)
@@ -255,9 +117,10 @@ func (s *Sub) Recv(pkts []Packet) (int, error) {
 	if s.h == nil {
 		return 0, ErrClosed
 	}
+	// The library returns at most its batch size per call, whatever room it is given.
 	n := len(pkts)
-	if n > s.batch {
-		n = s.batch // the library returns no more per call
+	if n > MaxBatch {
+		n = MaxBatch
 	}
 	if n == 0 {
 		return 0, nil
@@ -296,20 +159,7 @@ func (s *Sub) Stats() (Stats, error) {
 	if rc := C.psample_stats(s.h, &c, C.sizeof_struct_psample_stats); rc < 0 {
 		return Stats{}, fail("stats", rc)
 	}
-	return Stats{
-		Delivered:         uint64(c.delivered),
-		KernelDrops:       uint64(c.kernel_drops),
-		SeqGaps:           uint64(c.seq_gaps),
-		Truncated:         uint64(c.truncated),
-		DecodeErrors:      uint64(c.decode_errors),
-		ENOBUFS:           uint64(c.enobufs),
-		RejectedUserspace: uint64(c.rejected_userspace),
-		ConfigEvents:      uint64(c.config_events),
-		FamilyRemoved:     uint64(c.family_removed),
-		Resubscribed:      uint64(c.resubscribed),
-		Rcvbuf:            uint32(c.rcvbuf),
-		GroupsTracked:     uint32(c.groups_tracked),
-	}, nil
+	return statsFromC(&c), nil
 }
 
 // Close closes the subscription. Packets already received stay valid (they are copies).
@@ -343,7 +193,7 @@ func ListGroups(opts *Options) ([]GroupInfo, error) {
 		}
 		out := make([]GroupInfo, int(rc))
 		for i := range out {
-			out[i] = GroupInfo{Group: uint32(buf[i].group), Refcount: uint32(buf[i].refcount), NextSeq: uint32(buf[i].next_seq)}
+			out[i] = groupInfoFromC(&buf[i])
 		}
 		return out, nil
 	}
@@ -379,59 +229,4 @@ func goBytes(p *C.uint8_t, n C.uint32_t) []byte {
 		return nil
 	}
 	return C.GoBytes(unsafe.Pointer(p), C.int(n))
-}
-
-func packetFromC(c *C.struct_psample_packet) Packet {
-	p := Packet{
-		Fields:        uint64(c.fields),
-		Kind:          uint32(c.kind),
-		Flags:         uint32(c.flags),
-		Group:         uint32(c.group),
-		GroupSeq:      uint32(c.group_seq),
-		Rate:          uint32(c.rate),
-		OrigSize:      uint32(c.orig_size),
-		InIfindex:     uint32(c.iifindex),
-		OutIfindex:    uint32(c.oifindex),
-		GroupRefcount: uint32(c.group_refcount),
-		SenderPortID:  uint32(c.sender_portid),
-		NSID:          int32(c.nsid),
-		OutTC:         uint16(c.out_tc),
-		Proto:         uint16(c.proto),
-		TimestampNs:   uint64(c.timestamp_ns),
-		LatencyNs:     uint64(c.latency_ns),
-		OutTCOcc:      uint64(c.out_tc_occ),
-		Data:          goBytes(c.data, c.data_len),
-		UserCookie:    goBytes(c.user_cookie, c.user_cookie_len),
-	}
-	if p.Fields&FieldTunnel != 0 {
-		p.Tunnel = tunnelFromC(&c.tunnel)
-	}
-	return p
-}
-
-func tunnelFromC(c *C.struct_psample_tunnel) *Tunnel {
-	t := &Tunnel{
-		Fields:     uint32(c.fields),
-		ID:         uint64(c.id),
-		TPSrc:      uint16(c.tp_src),
-		TPDst:      uint16(c.tp_dst),
-		TOS:        uint8(c.tos),
-		TTL:        uint8(c.ttl),
-		GeneveOpts: goBytes(c.geneve_opts, c.geneve_opts_len),
-		ErspanOpts: goBytes(c.erspan_opts, c.erspan_opts_len),
-	}
-	// Addresses are in network order, as netip wants them; set only when present.
-	if t.Fields&TunnelIPv4Src != 0 {
-		t.IPv4Src = netip.AddrFrom4(*(*[4]byte)(unsafe.Pointer(&c.ipv4_src)))
-	}
-	if t.Fields&TunnelIPv4Dst != 0 {
-		t.IPv4Dst = netip.AddrFrom4(*(*[4]byte)(unsafe.Pointer(&c.ipv4_dst)))
-	}
-	if t.Fields&TunnelIPv6Src != 0 {
-		t.IPv6Src = netip.AddrFrom16(*(*[16]byte)(unsafe.Pointer(&c.ipv6_src)))
-	}
-	if t.Fields&TunnelIPv6Dst != 0 {
-		t.IPv6Dst = netip.AddrFrom16(*(*[16]byte)(unsafe.Pointer(&c.ipv6_dst)))
-	}
-	return t
 }

@@ -128,8 +128,8 @@ func TestDecode(t *testing.T) {
 	geneve := []byte{1, 2, 3, 4, 5, 6, 7, 8}
 	tunnel := cat(
 		nla(0, binary.BigEndian.AppendUint64(nil, 0x123456)), // id
-		nla(1, []byte{127, 0, 0, 1}),                          // IPv4 source
-		nla(2, []byte{127, 0, 0, 2}),                          // IPv4 destination
+		nla(1, []byte{127, 0, 0, 1}),                         // IPv4 source
+		nla(2, []byte{127, 0, 0, 2}),                         // IPv4 destination
 		nla(3, []byte{0x10}),                                 // TOS
 		nla(4, []byte{64}),                                   // TTL
 		nla(5, nil),                                          // don't fragment

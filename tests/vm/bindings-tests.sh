@@ -30,7 +30,7 @@ else
     run_case "go: host tests, psample absent" \
         unshare -n env -u PSAMPLE_IN_VM -C "$root/bindings/go" "$gotest" -test.v
     run_case "python: host tests, psample absent" \
-        unshare -n env -u PSAMPLE_IN_VM -C "$root/bindings/python" "${pytest[@]}" tests/test_psample.py
+        unshare -n env -u PSAMPLE_IN_VM -C "$root/bindings/python" "${pytest[@]}" tests/test_psample.py tests/test_abi.py
 fi
 
 modprobe -a psample act_sample cls_matchall sch_ingress || { echo "FAIL: modprobe"; exit 1; }
