@@ -151,7 +151,9 @@
 // `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_TP_DST` (10).
 #define PSAMPLE_TUNNEL_FIELD_TP_DST 1024
 
-// `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_VXLAN_OPTS` (11; not emitted by current kernels).
+// `tunnel.fields` bit for `PSAMPLE_TUNNEL_KEY_ATTR_VXLAN_OPTS` (11): never set. No current kernel
+// emits VXLAN options and this library does not decode them; the name stays so programs that use
+// it still compile.
 #define PSAMPLE_TUNNEL_FIELD_VXLAN_OPTS 2048
 
 // `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_IPV6_SRC` (12).

@@ -6,6 +6,9 @@
 
 use std::os::raw::c_int;
 
+use crate::options;
+use crate::uapi::{attr, tunnel_attr};
+
 /// Return `-EAGAIN` from psample_recv() instead of blocking (the descriptor is also made
 /// nonblocking). Poll psample_fd() for POLLIN.
 pub const PSAMPLE_SUB_NONBLOCK: u32 = 1;
@@ -103,7 +106,9 @@ pub const PSAMPLE_TUNNEL_FIELD_GENEVE_OPTS: u32 = 256;
 pub const PSAMPLE_TUNNEL_FIELD_TP_SRC: u32 = 512;
 /// `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_TP_DST` (10).
 pub const PSAMPLE_TUNNEL_FIELD_TP_DST: u32 = 1024;
-/// `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_VXLAN_OPTS` (11; not emitted by current kernels).
+/// `tunnel.fields` bit for `PSAMPLE_TUNNEL_KEY_ATTR_VXLAN_OPTS` (11): never set. No current kernel
+/// emits VXLAN options and this library does not decode them; the name stays so programs that use
+/// it still compile.
 pub const PSAMPLE_TUNNEL_FIELD_VXLAN_OPTS: u32 = 2048;
 /// `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_IPV6_SRC` (12).
 pub const PSAMPLE_TUNNEL_FIELD_IPV6_SRC: u32 = 4096;
@@ -322,3 +327,43 @@ const _: () = assert!(std::mem::size_of::<psample_opts>() == 40);
 const _: () = assert!(std::mem::size_of::<psample_group_info>() == PSAMPLE_GROUP_INFO_SIZE_V1);
 const _: () = assert!(std::mem::size_of::<psample_tunnel>() == 88);
 const _: () = assert!(std::mem::size_of::<c_int>() == 4);
+
+// The limits are the core's (`crate::options`); cbindgen needs literals here, so each pair is
+// asserted equal.
+const _: () = assert!(PSAMPLE_MAX_GROUPS as usize == options::MAX_GROUPS);
+const _: () = assert!(PSAMPLE_MAX_RCVBUF == options::MAX_RCVBUF);
+const _: () = assert!(PSAMPLE_MAX_BATCH == options::MAX_BATCH);
+
+// `fields` bit N is uapi attribute N: the decoder sets `1 << attr`, C programs test these names.
+const _: () = assert!(PSAMPLE_FIELD_IIFINDEX == 1 << attr::IIFINDEX);
+const _: () = assert!(PSAMPLE_FIELD_OIFINDEX == 1 << attr::OIFINDEX);
+const _: () = assert!(PSAMPLE_FIELD_ORIGSIZE == 1 << attr::ORIGSIZE);
+const _: () = assert!(PSAMPLE_FIELD_SAMPLE_GROUP == 1 << attr::SAMPLE_GROUP);
+const _: () = assert!(PSAMPLE_FIELD_GROUP_SEQ == 1 << attr::GROUP_SEQ);
+const _: () = assert!(PSAMPLE_FIELD_SAMPLE_RATE == 1 << attr::SAMPLE_RATE);
+const _: () = assert!(PSAMPLE_FIELD_DATA == 1 << attr::DATA);
+const _: () = assert!(PSAMPLE_FIELD_GROUP_REFCOUNT == 1 << attr::GROUP_REFCOUNT);
+const _: () = assert!(PSAMPLE_FIELD_TUNNEL == 1 << attr::TUNNEL);
+const _: () = assert!(PSAMPLE_FIELD_OUT_TC == 1 << attr::OUT_TC);
+const _: () = assert!(PSAMPLE_FIELD_OUT_TC_OCC == 1 << attr::OUT_TC_OCC);
+const _: () = assert!(PSAMPLE_FIELD_LATENCY == 1 << attr::LATENCY);
+const _: () = assert!(PSAMPLE_FIELD_TIMESTAMP == 1 << attr::TIMESTAMP);
+const _: () = assert!(PSAMPLE_FIELD_PROTO == 1 << attr::PROTO);
+const _: () = assert!(PSAMPLE_FIELD_USER_COOKIE == 1 << attr::USER_COOKIE);
+const _: () = assert!(PSAMPLE_FIELD_SAMPLE_PROBABILITY == 1 << attr::SAMPLE_PROBABILITY);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_ID == 1 << tunnel_attr::ID);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_IPV4_SRC == 1 << tunnel_attr::IPV4_SRC);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_IPV4_DST == 1 << tunnel_attr::IPV4_DST);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_TOS == 1 << tunnel_attr::TOS);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_TTL == 1 << tunnel_attr::TTL);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_DONT_FRAGMENT == 1 << tunnel_attr::DONT_FRAGMENT);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_CSUM == 1 << tunnel_attr::CSUM);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_OAM == 1 << tunnel_attr::OAM);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_GENEVE_OPTS == 1 << tunnel_attr::GENEVE_OPTS);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_TP_SRC == 1 << tunnel_attr::TP_SRC);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_TP_DST == 1 << tunnel_attr::TP_DST);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_VXLAN_OPTS == 1 << tunnel_attr::VXLAN_OPTS);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_IPV6_SRC == 1 << tunnel_attr::IPV6_SRC);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_IPV6_DST == 1 << tunnel_attr::IPV6_DST);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_ERSPAN_OPTS == 1 << tunnel_attr::ERSPAN_OPTS);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_IPV4_INFO_BRIDGE == 1 << tunnel_attr::IPV4_INFO_BRIDGE);
