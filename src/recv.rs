@@ -9,6 +9,7 @@ use crate::uapi::MAX_MESSAGE;
 
 /// Each slot holds the largest message psample can send, so a datagram is never cut.
 pub const SLOT_SIZE: usize = (MAX_MESSAGE + 4095) & !4095;
+const _: () = assert!(SLOT_SIZE >= 16 + 4 + 0xffff, "a slot holds the largest message");
 const CMSG_SPACE: usize = 64; // room for NETLINK_LISTEN_ALL_NSID (an int) and then some
 
 /// Metadata of one received datagram.
@@ -127,11 +128,6 @@ pub fn nsid_from_control(mut control: &[u8]) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn slot_holds_the_largest_message() {
-        assert!(SLOT_SIZE >= 16 + 4 + 0xffff);
-    }
 
     #[test]
     fn nsid_is_read_from_its_control_message() {
