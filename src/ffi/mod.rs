@@ -25,6 +25,25 @@ pub struct psample_sub {
     inner: Subscription,
 }
 
+/// The subscription behind a caller's handle, unless it is NULL.
+///
+/// # Safety
+/// `sub` must be NULL or a live handle from psample_subscribe(), not used by another thread
+/// during `'a`.
+unsafe fn handle<'a>(sub: *const psample_sub) -> Result<&'a Subscription, Errno> {
+    // SAFETY: non-null (checked) live handle, per the caller contract.
+    Ok(unsafe { &(*non_null(sub)?).inner })
+}
+
+/// As [`handle`], for the calls that receive (they use the handle's buffers).
+///
+/// # Safety
+/// As [`handle`].
+unsafe fn handle_mut<'a>(sub: *mut psample_sub) -> Result<&'a mut Subscription, Errno> {
+    // SAFETY: non-null (checked) live handle, used by this thread only, per the caller contract.
+    Ok(unsafe { &mut (*non_null_mut(sub)?).inner })
+}
+
 /// Copies in a caller's `psample_opts` (NULL: None), zero-extending an older, smaller struct.
 ///
 /// # Safety
@@ -110,11 +129,10 @@ pub unsafe extern "C" fn psample_recv(
     pkt_size: usize,
 ) -> c_int {
     to_c_int(|| {
-        let sub = non_null_mut(sub)?;
+        // SAFETY: the caller passes NULL or a live handle it uses from this thread only.
+        let sub = unsafe { handle_mut(sub) }?;
         let pkt_size = struct_size(pkt_size, PSAMPLE_PACKET_SIZE_V1)?;
         let base = out_array(pkts, n, pkt_size)?;
-        // SAFETY: non-null; the caller owns the handle and does not use it from another thread.
-        let sub = unsafe { &mut (*sub).inner };
         let mut filled = 0usize;
         sub.recv(n, |sample| {
             if filled < n {
@@ -135,9 +153,8 @@ pub unsafe extern "C" fn psample_recv(
 #[no_mangle]
 pub unsafe extern "C" fn psample_fd(sub: *const psample_sub) -> c_int {
     to_c_int(|| {
-        let sub = non_null(sub)?;
-        // SAFETY: non-null handle from psample_subscribe().
-        Ok(unsafe { (*sub).inner.fd() })
+        // SAFETY: the caller passes NULL or a live handle.
+        Ok(unsafe { handle(sub) }?.fd())
     })
 }
 
@@ -164,10 +181,11 @@ pub unsafe extern "C" fn psample_close(sub: *mut psample_sub) {
 #[must_use]
 pub unsafe extern "C" fn psample_stats(sub: *const psample_sub, st: *mut psample_stats, size: usize) -> c_int {
     to_c_int(|| {
-        let (sub, st) = (non_null(sub)?, non_null_mut(st)?);
+        // SAFETY: the caller passes NULL or a live handle.
+        let sub = unsafe { handle(sub) }?;
+        let st = non_null_mut(st)?;
         let size = struct_size(size, PSAMPLE_STATS_SIZE_V1)?;
-        // SAFETY: non-null handle from psample_subscribe().
-        let out = stats_to_c(&unsafe { &*sub }.inner.stats(), size.min(size_of::<psample_stats>()));
+        let out = stats_to_c(&sub.stats(), size.min(size_of::<psample_stats>()));
         // SAFETY: the caller promises `size` writable bytes at `st`.
         unsafe { write_prefix(&out, st.cast(), size) };
         Ok(0)
