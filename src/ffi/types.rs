@@ -322,7 +322,11 @@ pub struct psample_group_info {
 }
 
 const _: () = assert!(std::mem::size_of::<psample_packet>() == PSAMPLE_PACKET_SIZE_V1);
-const _: () = assert!(std::mem::size_of::<psample_stats>() == PSAMPLE_STATS_SIZE_V1);
+// Counters are appended after `groups_tracked`, the last field of the first version: its end
+// stays at PSAMPLE_STATS_SIZE_V1, and the struct only grows.
+const _: () =
+    assert!(std::mem::offset_of!(psample_stats, groups_tracked) + std::mem::size_of::<u32>() == PSAMPLE_STATS_SIZE_V1);
+const _: () = assert!(std::mem::size_of::<psample_stats>() >= PSAMPLE_STATS_SIZE_V1);
 const _: () = assert!(std::mem::size_of::<psample_opts>() == 40);
 const _: () = assert!(std::mem::size_of::<psample_group_info>() == PSAMPLE_GROUP_INFO_SIZE_V1);
 const _: () = assert!(std::mem::size_of::<psample_tunnel>() == 88);
