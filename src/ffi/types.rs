@@ -136,6 +136,10 @@ pub const PSAMPLE_MAX_GROUPS: u32 = 1024;
 pub const PSAMPLE_MAX_RCVBUF: u32 = 1073741824;
 /// Largest `opts.batch` accepted.
 pub const PSAMPLE_MAX_BATCH: u32 = 1024;
+/// The batch used when `opts.batch` is 0.
+pub const PSAMPLE_DEFAULT_BATCH: u32 = 16;
+/// The receive buffer asked for when `opts.rcvbuf` is 0 (32 MiB).
+pub const PSAMPLE_DEFAULT_RCVBUF: u32 = 33554432;
 
 /// Subscription options. Zero-initialize, set `size = sizeof(struct psample_opts)`, then the
 /// fields you need; a NULL `opts` means all defaults. Fields are only ever appended: the library
@@ -149,7 +153,7 @@ pub struct psample_opts {
     pub size: usize,
     /// `PSAMPLE_SUB_*` flags; unknown bits are `-EINVAL`.
     pub flags: u32,
-    /// Receive buffer to ask for, bytes (the kernel doubles it). 0: the library default (32 MiB,
+    /// Receive buffer to ask for, bytes (the kernel doubles it). 0: `PSAMPLE_DEFAULT_RCVBUF` (32 MiB,
     /// with `SO_RCVBUFFORCE` when privileged, else capped by net.core.rmem_max).
     pub rcvbuf: u32,
     /// Only samples (and group events) of these groups are delivered, filtered in the kernel by a
@@ -162,7 +166,7 @@ pub struct psample_opts {
     /// namespace before psample_subscribe() returns. The library does not close it.
     pub netns_fd: i32,
     /// Datagrams read per system call, and so the most packets one psample_recv() returns.
-    /// 0: 16. At most `PSAMPLE_MAX_BATCH`. Each costs 68 KiB of buffer in the handle.
+    /// 0: `PSAMPLE_DEFAULT_BATCH` (16). At most `PSAMPLE_MAX_BATCH`. Each costs 68 KiB of buffer in the handle.
     pub batch: u32,
     /// Must be zero.
     pub reserved: u32,
@@ -337,6 +341,8 @@ const _: () = assert!(std::mem::size_of::<c_int>() == 4);
 const _: () = assert!(PSAMPLE_MAX_GROUPS as usize == options::MAX_GROUPS);
 const _: () = assert!(PSAMPLE_MAX_RCVBUF == options::MAX_RCVBUF);
 const _: () = assert!(PSAMPLE_MAX_BATCH == options::MAX_BATCH);
+const _: () = assert!(PSAMPLE_DEFAULT_BATCH == options::DEFAULT_BATCH);
+const _: () = assert!(PSAMPLE_DEFAULT_RCVBUF == options::DEFAULT_RCVBUF);
 
 // `fields` bit N is uapi attribute N: the decoder sets `1 << attr`, C programs test these names.
 const _: () = assert!(PSAMPLE_FIELD_IIFINDEX == 1 << attr::IIFINDEX);
