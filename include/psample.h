@@ -151,7 +151,9 @@
 // `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_TP_DST` (10).
 #define PSAMPLE_TUNNEL_FIELD_TP_DST 1024
 
-// `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_VXLAN_OPTS` (11; not emitted by current kernels).
+// `tunnel.fields` bit for `PSAMPLE_TUNNEL_KEY_ATTR_VXLAN_OPTS` (11): never set. No current kernel
+// emits VXLAN options and this library does not decode them; the name stays so programs that use
+// it still compile.
 #define PSAMPLE_TUNNEL_FIELD_VXLAN_OPTS 2048
 
 // `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_IPV6_SRC` (12).
@@ -191,6 +193,12 @@
 // Largest `opts.batch` accepted.
 #define PSAMPLE_MAX_BATCH 1024
 
+// The batch used when `opts.batch` is 0.
+#define PSAMPLE_DEFAULT_BATCH 16
+
+// The receive buffer asked for when `opts.rcvbuf` is 0 (32 MiB).
+#define PSAMPLE_DEFAULT_RCVBUF 33554432
+
 // A subscription to psample samples: one netlink socket and its receive buffers. Opaque; create
 // with psample_subscribe(), free with psample_close(). Not thread-safe: use one handle per thread
 // (handles are independent).
@@ -206,7 +214,7 @@ struct psample_opts {
   size_t size;
   // `PSAMPLE_SUB_*` flags; unknown bits are `-EINVAL`.
   uint32_t flags;
-  // Receive buffer to ask for, bytes (the kernel doubles it). 0: the library default (32 MiB,
+  // Receive buffer to ask for, bytes (the kernel doubles it). 0: `PSAMPLE_DEFAULT_RCVBUF` (32 MiB,
   // with `SO_RCVBUFFORCE` when privileged, else capped by net.core.rmem_max).
   uint32_t rcvbuf;
   // Only samples (and group events) of these groups are delivered, filtered in the kernel by a
@@ -219,7 +227,7 @@ struct psample_opts {
   // namespace before psample_subscribe() returns. The library does not close it.
   int32_t netns_fd;
   // Datagrams read per system call, and so the most packets one psample_recv() returns.
-  // 0: 16. At most `PSAMPLE_MAX_BATCH`. Each costs 68 KiB of buffer in the handle.
+  // 0: `PSAMPLE_DEFAULT_BATCH` (16). At most `PSAMPLE_MAX_BATCH`. Each costs 68 KiB of buffer in the handle.
   uint32_t batch;
   // Must be zero.
   uint32_t reserved;

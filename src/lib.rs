@@ -5,6 +5,7 @@
 //! - [`netlink`]: family resolution (neli), the group dump and the sample socket;
 //! - `recv`: batched reads into buffers the handle owns;
 //! - [`stats`]: loss accounting;
+//! - [`options`]: what a subscription asks for, and every rule about it;
 //! - [`subscription`]: ties them together; Rust users call [`Subscription`] directly.
 //!
 //! ```no_run
@@ -21,6 +22,8 @@ pub mod ffi;
 /// cbindgen:ignore
 pub mod netlink;
 /// cbindgen:ignore
+pub mod options;
+/// cbindgen:ignore
 mod recv;
 /// cbindgen:ignore
 pub mod stats;
@@ -32,5 +35,6 @@ pub mod uapi;
 pub use decode::{decode_message, DecodeError, RecordKind, Sample, Tunnel};
 pub use error::{Errno, Result};
 pub use netlink::GroupInfo;
+pub use options::Options;
 pub use stats::Stats;
-pub use subscription::{list_groups, Options, Subscription};
+pub use subscription::{list_groups, Subscription};

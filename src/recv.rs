@@ -4,15 +4,13 @@
 use std::os::fd::RawFd;
 
 use crate::error::{Errno, Result};
+use crate::uapi::netlink::{NETLINK_LISTEN_ALL_NSID, SOL_NETLINK};
 use crate::uapi::MAX_MESSAGE;
 
 /// Each slot holds the largest message psample can send, so a datagram is never cut.
 pub const SLOT_SIZE: usize = (MAX_MESSAGE + 4095) & !4095;
-pub const DEFAULT_BATCH: usize = 16;
-pub const MAX_BATCH: usize = 1024;
+const _: () = assert!(SLOT_SIZE >= 16 + 4 + 0xffff, "a slot holds the largest message");
 const CMSG_SPACE: usize = 64; // room for NETLINK_LISTEN_ALL_NSID (an int) and then some
-const SOL_NETLINK: i32 = 270;
-const NETLINK_LISTEN_ALL_NSID: i32 = 8;
 
 /// Metadata of one received datagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,8 +31,10 @@ pub struct RecvBuffers {
 }
 
 impl RecvBuffers {
+    /// Buffers for `batch` datagrams per read (an [`Options`](crate::Options) value, already
+    /// checked against its limit).
     pub fn new(batch: usize) -> Self {
-        let batch = batch.clamp(1, MAX_BATCH);
+        let batch = batch.max(1);
         // SAFETY: sockaddr_nl, iovec and mmsghdr are plain C structs for which all-zero bytes
         // (null pointers, zero lengths) are valid values.
         let (name, iov, hdr) = unsafe { (std::mem::zeroed(), std::mem::zeroed(), std::mem::zeroed()) };
@@ -128,11 +128,6 @@ pub fn nsid_from_control(mut control: &[u8]) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn slot_holds_the_largest_message() {
-        assert!(SLOT_SIZE >= 16 + 4 + 0xffff);
-    }
 
     #[test]
     fn nsid_is_read_from_its_control_message() {

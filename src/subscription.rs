@@ -5,41 +5,11 @@ use std::os::fd::RawFd;
 
 use crate::decode::{self, split_header, RecordKind, Sample};
 use crate::error::{Errno, Result};
-use crate::netlink::{control, filter, netns, PsampleIds, SampleSocket};
-use crate::recv::{RecvBuffers, DEFAULT_BATCH, MAX_BATCH};
+use crate::netlink::{control, netns, PsampleIds, SampleSocket};
+use crate::options::{self, Options};
+use crate::recv::RecvBuffers;
 use crate::stats::{SeqTracker, Stats};
 use crate::uapi::{self, ctrl};
-
-/// Default receive buffer request. The kernel doubles it; big enough to absorb bursts of
-/// hundreds of thousands of small samples while the reader catches up.
-pub const DEFAULT_RCVBUF: u32 = 32 << 20;
-
-/// How to subscribe. `Default` is: blocking, all groups, this namespace, kernel senders only,
-/// samples only, a 32 MiB receive buffer, overruns counted rather than reported as `ENOBUFS`.
-#[derive(Debug, Clone, Default)]
-pub struct Options {
-    pub nonblocking: bool,
-    /// Requested receive buffer in bytes; 0 for [`DEFAULT_RCVBUF`].
-    pub rcvbuf: u32,
-    /// Report overruns as a one-time `ENOBUFS` (the kernel's classic behaviour).
-    pub enobufs: bool,
-    /// Only these groups (filtered in the kernel); empty for all.
-    pub groups: Vec<u32>,
-    /// Subscribe in this network namespace (an open `/proc/PID/ns/net` or `/run/netns/NAME`).
-    pub netns_fd: Option<RawFd>,
-    /// Also receive samples from other namespaces that have an id here (`NETLINK_LISTEN_ALL_NSID`).
-    pub all_netns: bool,
-    /// Also deliver samples sent by userspace processes (e.g. VPP's sflow plugin).
-    pub accept_userspace: bool,
-    /// Also deliver group created/deleted events.
-    pub config_events: bool,
-    /// Do not join the sample group (with `config_events`: events only).
-    pub no_samples: bool,
-    /// Follow an unload and reload of the psample module instead of failing with `ENODEV`.
-    pub resubscribe: bool,
-    /// Datagrams read per system call; 0 for the default.
-    pub batch: u32,
-}
 
 pub struct Subscription {
     opts: Options,
@@ -55,23 +25,18 @@ pub struct Subscription {
 }
 
 impl Subscription {
+    /// Checks `opts` ([`Options::validate`]), then opens and joins the sample socket.
     pub fn open(opts: Options) -> Result<Self> {
-        if opts.groups.len() > filter::MAX_GROUPS || opts.batch as usize > MAX_BATCH {
-            return Err(Errno(libc::EINVAL));
-        }
-        if opts.rcvbuf > crate::netlink::socket::MAX_RCVBUF {
-            return Err(Errno(libc::EINVAL));
-        }
+        opts.validate()?;
         let (ids, sock) = match opts.netns_fd {
             Some(fd) => netns::with_netns(fd, || open_socket(&opts))?,
             None => open_socket(&opts)?,
         };
-        let batch = if opts.batch == 0 { DEFAULT_BATCH } else { opts.batch as usize };
         Ok(Subscription {
+            rx: RecvBuffers::new(opts.batch_or_default()),
             opts,
             ids,
             sock,
-            rx: RecvBuffers::new(batch),
             stats: Stats::default(),
             seq: SeqTracker::default(),
             family_gone: false,
@@ -81,10 +46,6 @@ impl Subscription {
 
     pub fn fd(&self) -> RawFd {
         self.sock.fd()
-    }
-
-    pub fn ids(&self) -> PsampleIds {
-        self.ids
     }
 
     /// Counters, with the kernel's drop count and the buffer size read from the socket now.
@@ -202,6 +163,7 @@ impl Subscription {
 
 /// Lists psample's groups in the calling thread's namespace, or in `netns_fd`'s.
 pub fn list_groups(netns_fd: Option<RawFd>, each: impl FnMut(control::GroupInfo)) -> Result<()> {
+    options::validate_netns_fd(netns_fd)?;
     let run = || {
         let ids = control::resolve_psample()?;
         control::list_groups(ids.family, each)
@@ -216,7 +178,7 @@ fn open_socket(opts: &Options) -> Result<(PsampleIds, SampleSocket)> {
     let ids = control::resolve_psample()?;
     let notify = control::resolve_ctrl_notify()?;
     let sock = SampleSocket::open()?;
-    sock.set_rcvbuf(if opts.rcvbuf == 0 { DEFAULT_RCVBUF } else { opts.rcvbuf })?;
+    sock.set_rcvbuf(opts.rcvbuf_or_default())?;
     sock.set_no_enobufs(!opts.enobufs)?;
     if opts.all_netns {
         sock.set_listen_all_nsid()?;

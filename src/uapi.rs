@@ -69,6 +69,18 @@ pub mod ctrl {
     pub const ATTR_FAMILY_NAME: u16 = 2;
 }
 
+/// Netlink socket options and `SO_MEMINFO` (`linux/netlink.h`, `asm-generic/socket.h`,
+/// `linux/sock_diag.h`).
+pub mod netlink {
+    pub const SOL_NETLINK: i32 = 270;
+    pub const NETLINK_ADD_MEMBERSHIP: i32 = 1;
+    pub const NETLINK_NO_ENOBUFS: i32 = 5;
+    pub const NETLINK_LISTEN_ALL_NSID: i32 = 8;
+    pub const SO_MEMINFO: i32 = 55;
+    pub const SK_MEMINFO_VARS: usize = 9;
+    pub const SK_MEMINFO_DROPS: usize = 8;
+}
+
 pub const NLMSG_HDRLEN: usize = 16;
 pub const GENL_HDRLEN: usize = 4;
 /// Offset of the first attribute of a generic netlink message.

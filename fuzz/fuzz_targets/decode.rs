@@ -10,7 +10,7 @@ use psample::Sample;
 use std::hint::black_box;
 
 const KNOWN_ATTRS: u64 = 0x1ffff & !(1 << 9); // PSAMPLE_ATTR 0..=16 but PAD
-const KNOWN_TUNNEL: u32 = 0x1ffff & !(1 << 14); // tunnel key 0..=16 but PAD
+const KNOWN_TUNNEL: u32 = 0x1ffff & !(1 << 14) & !(1 << 11); // tunnel key 0..=16 but PAD and VXLAN_OPTS
 
 fuzz_target!(|data: &[u8]| {
     // The walker and the tunnel decoder on their own, from the start and past the headers.
@@ -52,7 +52,7 @@ fn touch(s: &Sample, input: &[u8]) {
 fn touch_tunnel(t: &psample::Tunnel, input: &[u8]) {
     assert_eq!(t.fields & !KNOWN_TUNNEL, 0, "unknown tunnel attribute recorded");
     black_box((t.id, t.ipv4_src, t.ipv4_dst, t.ipv6_src, t.ipv6_dst, t.tos, t.ttl, t.tp_src, t.tp_dst));
-    for p in [t.geneve_opts, t.erspan_opts, t.vxlan_opts] {
+    for p in [t.geneve_opts, t.erspan_opts] {
         within(p, input);
     }
 }

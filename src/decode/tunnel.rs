@@ -7,7 +7,8 @@ use crate::uapi::tunnel_attr as t;
 ///
 /// `id`, `tp_src` and `tp_dst` are converted to host byte order; the addresses stay in network
 /// byte order, as `struct in_addr` / `struct in6_addr` hold them. `fields` has bit N set when nested
-/// attribute N was present; the don't-fragment, checksum, OAM and bridge flags are only bits there.
+/// attribute N was present (VXLAN options are
+/// skipped: no kernel emits them); the don't-fragment, checksum, OAM and bridge flags are only bits there.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Tunnel<'a> {
     pub fields: u32,
@@ -22,8 +23,6 @@ pub struct Tunnel<'a> {
     pub tp_dst: u16,
     pub geneve_opts: &'a [u8],
     pub erspan_opts: &'a [u8],
-    /// Raw nested `VXLAN_OPTS` (defined by the uapi, not emitted by current kernels).
-    pub vxlan_opts: &'a [u8],
 }
 
 impl<'a> Tunnel<'a> {
@@ -46,11 +45,11 @@ pub fn decode_tunnel(nest: &[u8]) -> Result<Tunnel<'_>, DecodeError> {
             t::GENEVE_OPTS => tun.geneve_opts = p,
             t::TP_SRC => tun.tp_src = u16::from_be(u16_of(ty, p)?),
             t::TP_DST => tun.tp_dst = u16::from_be(u16_of(ty, p)?),
-            t::VXLAN_OPTS => tun.vxlan_opts = p,
             t::IPV6_SRC => tun.ipv6_src = array_of(ty, p)?,
             t::IPV6_DST => tun.ipv6_dst = array_of(ty, p)?,
             t::ERSPAN_OPTS => tun.erspan_opts = p,
-            _ => continue, // PAD and attributes newer than this library
+            // PAD; VXLAN_OPTS, which the uapi defines but no kernel emits; attributes newer than this library
+            _ => continue,
         }
         tun.fields |= 1 << ty;
     }

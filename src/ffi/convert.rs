@@ -3,8 +3,8 @@
 use super::types::*;
 use crate::decode::{effective_rate, Sample, Tunnel};
 use crate::error::{Errno, Result};
-use crate::stats::Stats;
-use crate::subscription::Options;
+use crate::options::Options;
+use crate::stats::{stats_fields, Stats};
 use crate::GroupInfo;
 
 fn ptr_or_null(s: &[u8]) -> *const u8 {
@@ -73,26 +73,20 @@ pub fn effective_rate_of(p: &psample_packet) -> u32 {
     effective_rate(p.rate, p.fields & PSAMPLE_FIELD_SAMPLE_PROBABILITY != 0)
 }
 
-/// Checks a `psample_opts` (already copied in, zero-extended) and turns it into core options.
-/// `groups` is the caller's group list, already read.
+/// Turns a `psample_opts` (already copied in, zero-extended) into core options; `groups` is the
+/// caller's group list, already read. Only the C encoding is checked here (unknown flag bits,
+/// non-zero reserved bytes); every rule about the values is `Options::validate`'s.
 pub fn options_from_c(o: &psample_opts, groups: Vec<u32>) -> Result<Options> {
     let f = o.flags;
     if f & !PSAMPLE_SUB_ALL_FLAGS != 0 || o.reserved != 0 {
         return Err(Errno(libc::EINVAL));
-    }
-    if o.rcvbuf > PSAMPLE_MAX_RCVBUF || o.batch > PSAMPLE_MAX_BATCH || o.n_groups > PSAMPLE_MAX_GROUPS {
-        return Err(Errno(libc::EINVAL));
-    }
-    let netns_fd = netns_from_c(o)?;
-    if f & PSAMPLE_SUB_NO_SAMPLES != 0 && f & PSAMPLE_SUB_CONFIG_EVENTS == 0 {
-        return Err(Errno(libc::EINVAL)); // nothing to receive
     }
     Ok(Options {
         nonblocking: f & PSAMPLE_SUB_NONBLOCK != 0,
         rcvbuf: o.rcvbuf,
         enobufs: f & PSAMPLE_SUB_ENOBUFS != 0,
         groups,
-        netns_fd,
+        netns_fd: netns_from_c(o),
         all_netns: f & PSAMPLE_SUB_ALL_NETNS != 0,
         accept_userspace: f & PSAMPLE_SUB_ACCEPT_USERSPACE != 0,
         config_events: f & PSAMPLE_SUB_CONFIG_EVENTS != 0,
@@ -103,33 +97,21 @@ pub fn options_from_c(o: &psample_opts, groups: Vec<u32>) -> Result<Options> {
 }
 
 /// The namespace fd of `opts`, when `PSAMPLE_SUB_NETNS_FD` is set.
-pub fn netns_from_c(o: &psample_opts) -> Result<Option<i32>> {
-    if o.flags & PSAMPLE_SUB_NETNS_FD == 0 {
-        return Ok(None);
-    }
-    if o.netns_fd < 0 {
-        return Err(Errno(libc::EBADF));
-    }
-    Ok(Some(o.netns_fd))
+pub fn netns_from_c(o: &psample_opts) -> Option<i32> {
+    (o.flags & PSAMPLE_SUB_NETNS_FD != 0).then_some(o.netns_fd)
 }
 
-pub fn stats_to_c(st: &Stats) -> psample_stats {
-    psample_stats {
-        size: std::mem::size_of::<psample_stats>(),
-        delivered: st.delivered,
-        kernel_drops: st.kernel_drops,
-        seq_gaps: st.seq_gaps,
-        truncated: st.truncated,
-        decode_errors: st.decode_errors,
-        enobufs: st.enobufs,
-        rejected_userspace: st.rejected_userspace,
-        config_events: st.config_events,
-        family_removed: st.family_removed,
-        resubscribed: st.resubscribed,
-        rcvbuf: st.rcvbuf,
-        groups_tracked: st.groups_tracked,
-    }
+/// `stats_to_c(st, size)`: the C stats with `size` set, one line per field of
+/// [`Stats`](crate::Stats), generated from its field list.
+macro_rules! define_stats_to_c {
+    ($($(#[$doc:meta])* $field:ident: $ty:ty,)*) => {
+        pub fn stats_to_c(st: &Stats, size: usize) -> psample_stats {
+            psample_stats { size, $($field: st.$field,)* }
+        }
+    };
 }
+
+stats_fields!(define_stats_to_c);
 
 pub fn group_to_c(g: &GroupInfo) -> psample_group_info {
     psample_group_info { group: g.group, refcount: g.refcount, next_seq: g.next_seq, reserved: 0 }

@@ -3,6 +3,7 @@
 
 #![allow(non_camel_case_types)]
 
+mod args;
 mod convert;
 pub mod types;
 
@@ -11,7 +12,9 @@ use std::mem::size_of;
 
 use crate::decode::decode_message;
 use crate::error::{message, Errno};
+use crate::options::{Options, MAX_GROUPS};
 use crate::subscription::{self, Subscription};
+use args::*;
 use convert::*;
 use types::*;
 
@@ -22,48 +25,23 @@ pub struct psample_sub {
     inner: Subscription,
 }
 
-/// Stores `err` in errno and returns it negated.
-fn fail(err: Errno) -> c_int {
-    // SAFETY: __errno_location returns the calling thread's errno slot, always valid to write.
-    unsafe { *libc::__errno_location() = err.0 };
-    -err.0
-}
-
-/// Reads a caller struct of `size` bytes into a zeroed `T` (fields the caller does not know stay
-/// zero). Bytes past `T` must be zero. `T` must be valid when all-zero.
+/// The subscription behind a caller's handle, unless it is NULL.
 ///
 /// # Safety
-/// `ptr` must be valid for reads of `size` bytes.
-unsafe fn read_extensible<T: Copy>(ptr: *const u8, size: usize, min: usize) -> Result<T, Errno> {
-    if !(min..=PSAMPLE_MAX_STRUCT_SIZE).contains(&size) {
-        return Err(Errno(libc::EINVAL));
-    }
-    // SAFETY: callers only use plain C structs of integers and pointers, valid when all-zero.
-    let mut value: T = unsafe { std::mem::zeroed() };
-    let known = size.min(size_of::<T>());
-    // SAFETY: `ptr` is readable for `size >= known` bytes (caller contract); `value` is a local of
-    // `size_of::<T>() >= known` bytes; the two cannot overlap.
-    unsafe { std::ptr::copy_nonoverlapping(ptr, (&mut value as *mut T).cast::<u8>(), known) };
-    if size > known {
-        // SAFETY: the bytes from `known` to `size` are inside the caller's `size`-byte struct.
-        let tail = unsafe { std::slice::from_raw_parts(ptr.add(known), size - known) };
-        if tail.iter().any(|b| *b != 0) {
-            return Err(Errno(libc::EINVAL));
-        }
-    }
-    Ok(value)
+/// `sub` must be NULL or a live handle from psample_subscribe(), not used by another thread
+/// during `'a`.
+unsafe fn handle<'a>(sub: *const psample_sub) -> Result<&'a Subscription, Errno> {
+    // SAFETY: non-null (checked) live handle, per the caller contract.
+    Ok(unsafe { &(*non_null(sub)?).inner })
 }
 
-/// Writes the first `min(size, sizeof T)` bytes of `value` to `dst`; the caller's bytes past that
-/// are left untouched.
+/// As [`handle`], for the calls that receive (they use the handle's buffers).
 ///
 /// # Safety
-/// `dst` must be valid for writes of `size` bytes.
-unsafe fn write_prefix<T>(value: &T, dst: *mut u8, size: usize) {
-    let n = size.min(size_of::<T>());
-    // SAFETY: `value` is readable for size_of::<T>() >= n bytes and `dst` writable for size >= n
-    // bytes (caller contract); a Rust local and the caller's buffer do not overlap.
-    unsafe { std::ptr::copy_nonoverlapping((value as *const T).cast::<u8>(), dst, n) };
+/// As [`handle`].
+unsafe fn handle_mut<'a>(sub: *mut psample_sub) -> Result<&'a mut Subscription, Errno> {
+    // SAFETY: non-null (checked) live handle, used by this thread only, per the caller contract.
+    Ok(unsafe { &mut (*non_null_mut(sub)?).inner })
 }
 
 /// Copies in a caller's `psample_opts` (NULL: None), zero-extending an older, smaller struct.
@@ -76,27 +54,24 @@ unsafe fn read_opts_struct(opts: *const psample_opts) -> Result<Option<psample_o
     }
     // SAFETY: non-null; `size` is the struct's first field, present in every version.
     let size = unsafe { std::ptr::read_unaligned(opts.cast::<usize>()) };
-    // SAFETY: the caller promises `size` readable bytes at `opts`.
+    // SAFETY: the caller promises `size` readable bytes at `opts`; psample_opts is integers and
+    // pointers, valid when all-zero.
     unsafe { read_extensible(opts.cast(), size, PSAMPLE_OPTS_SIZE_V1) }.map(Some)
 }
 
-/// Reads `opts` (NULL: defaults) and the group list it points to.
+/// Reads `opts` (NULL: defaults) and the group list it points to, into core options. The core
+/// checks them (`Options::validate`) when the subscription opens.
 ///
 /// # Safety
 /// As `read_opts_struct`; and `groups` is NULL or points to `n_groups` readable `uint32_t`s.
-unsafe fn read_options(opts: *const psample_opts) -> Result<subscription::Options, Errno> {
+unsafe fn read_options(opts: *const psample_opts) -> Result<Options, Errno> {
     // SAFETY: forwarded caller contract.
     let Some(o) = (unsafe { read_opts_struct(opts)? }) else {
-        return Ok(subscription::Options::default());
+        return Ok(Options::default());
     };
-    let groups = if o.n_groups == 0 {
-        Vec::new()
-    } else if o.groups.is_null() || o.n_groups > PSAMPLE_MAX_GROUPS {
-        return Err(Errno(libc::EINVAL));
-    } else {
-        // SAFETY: non-null, and the caller promises `n_groups` readable u32s (bounded above).
-        unsafe { std::slice::from_raw_parts(o.groups, o.n_groups as usize) }.to_vec()
-    };
+    // SAFETY: forwarded caller contract for `groups`; a count above the core's limit is refused
+    // before reading.
+    let groups = unsafe { in_array(o.groups, o.n_groups as usize, MAX_GROUPS)? };
     options_from_c(&o, groups)
 }
 
@@ -116,24 +91,16 @@ unsafe fn read_options(opts: *const psample_opts) -> Result<subscription::Option
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn psample_subscribe(out: *mut *mut psample_sub, opts: *const psample_opts) -> c_int {
-    if out.is_null() {
-        return fail(Errno(libc::EINVAL));
-    }
-    // SAFETY: `out` is non-null and the caller promises it is writable.
-    unsafe { out.write(std::ptr::null_mut()) };
-    // SAFETY: forwarded caller contract for `opts`.
-    let options = match unsafe { read_options(opts) } {
-        Ok(o) => o,
-        Err(e) => return fail(e),
-    };
-    match Subscription::open(options) {
-        Ok(inner) => {
-            // SAFETY: as above; ownership of the box passes to the caller until psample_close().
-            unsafe { out.write(Box::into_raw(Box::new(psample_sub { inner }))) };
-            0
-        }
-        Err(e) => fail(e),
-    }
+    to_c_int(|| {
+        let out = non_null_mut(out)?;
+        // SAFETY: `out` is non-null and the caller promises it is writable.
+        unsafe { out.write(std::ptr::null_mut()) };
+        // SAFETY: forwarded caller contract for `opts`.
+        let inner = Subscription::open(unsafe { read_options(opts) }?)?;
+        // SAFETY: as above; ownership of the box passes to the caller until psample_close().
+        unsafe { out.write(Box::into_raw(Box::new(psample_sub { inner }))) };
+        Ok(0)
+    })
 }
 
 /// Receives up to `n` records into `pkts`, an array of `n` elements of `pkt_size` bytes each
@@ -161,31 +128,21 @@ pub unsafe extern "C" fn psample_recv(
     n: usize,
     pkt_size: usize,
 ) -> c_int {
-    if sub.is_null() || !(PSAMPLE_PACKET_SIZE_V1..=PSAMPLE_MAX_STRUCT_SIZE).contains(&pkt_size) {
-        return fail(Errno(libc::EINVAL));
-    }
-    if n == 0 {
-        return 0;
-    }
-    if pkts.is_null() || n.checked_mul(pkt_size).map_or(true, |b| b > isize::MAX as usize) {
-        return fail(Errno(libc::EINVAL));
-    }
-    // SAFETY: non-null; the caller owns the handle and does not use it from another thread.
-    let sub = unsafe { &mut (*sub).inner };
-    let base = pkts.cast::<u8>();
-    let mut filled = 0usize;
-    let result = sub.recv(n, |sample| {
-        if filled < n {
-            let pkt = packet_to_c(sample);
-            // SAFETY: element `filled < n` lies inside the caller's array of `n * pkt_size` bytes.
-            unsafe { write_prefix(&pkt, base.add(filled * pkt_size), pkt_size) };
-            filled += 1;
-        }
-    });
-    match result {
-        Ok(_) => filled as c_int,
-        Err(e) => fail(e),
-    }
+    to_c_int(|| {
+        // SAFETY: the caller passes NULL or a live handle it uses from this thread only.
+        let sub = unsafe { handle_mut(sub) }?;
+        let pkt_size = struct_size(pkt_size, PSAMPLE_PACKET_SIZE_V1)?;
+        let base = out_array(pkts, n, pkt_size)?;
+        let mut filled = 0usize;
+        sub.recv(n, |sample| {
+            if filled < n {
+                // SAFETY: element `filled < n` lies inside the caller's array of `n * pkt_size` bytes.
+                unsafe { write_prefix(&packet_to_c(sample), base.add(filled * pkt_size), pkt_size) };
+                filled += 1;
+            }
+        })?;
+        Ok(filled as c_int)
+    })
 }
 
 /// The handle's socket descriptor, for poll/epoll (POLLIN). Owned by the handle: do not close it or
@@ -195,11 +152,10 @@ pub unsafe extern "C" fn psample_recv(
 /// `sub` must be NULL or a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn psample_fd(sub: *const psample_sub) -> c_int {
-    if sub.is_null() {
-        return fail(Errno(libc::EINVAL));
-    }
-    // SAFETY: non-null handle from psample_subscribe().
-    unsafe { (*sub).inner.fd() }
+    to_c_int(|| {
+        // SAFETY: the caller passes NULL or a live handle.
+        Ok(unsafe { handle(sub) }?.fd())
+    })
 }
 
 /// Closes the handle and frees it. NULL is a no-op. Pointers from earlier psample_recv() calls
@@ -224,15 +180,16 @@ pub unsafe extern "C" fn psample_close(sub: *mut psample_sub) {
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn psample_stats(sub: *const psample_sub, st: *mut psample_stats, size: usize) -> c_int {
-    if sub.is_null() || st.is_null() || !(PSAMPLE_STATS_SIZE_V1..=PSAMPLE_MAX_STRUCT_SIZE).contains(&size) {
-        return fail(Errno(libc::EINVAL));
-    }
-    // SAFETY: non-null handle from psample_subscribe().
-    let mut out = stats_to_c(&unsafe { &*sub }.inner.stats());
-    out.size = size.min(size_of::<psample_stats>());
-    // SAFETY: the caller promises `size` writable bytes at `st`.
-    unsafe { write_prefix(&out, st.cast(), size) };
-    0
+    to_c_int(|| {
+        // SAFETY: the caller passes NULL or a live handle.
+        let sub = unsafe { handle(sub) }?;
+        let st = non_null_mut(st)?;
+        let size = struct_size(size, PSAMPLE_STATS_SIZE_V1)?;
+        let out = stats_to_c(&sub.stats(), size.min(size_of::<psample_stats>()));
+        // SAFETY: the caller promises `size` writable bytes at `st`.
+        unsafe { write_prefix(&out, st.cast(), size) };
+        Ok(0)
+    })
 }
 
 /// Decodes one netlink message (`len` bytes at `msg`, e.g. captured with nlmon) into `*pkt`
@@ -253,23 +210,16 @@ pub unsafe extern "C" fn psample_decode(
     pkt: *mut psample_packet,
     pkt_size: usize,
 ) -> c_int {
-    if msg.is_null()
-        || pkt.is_null()
-        || !(PSAMPLE_PACKET_SIZE_V1..=PSAMPLE_MAX_STRUCT_SIZE).contains(&pkt_size)
-        || len > isize::MAX as usize
-    {
-        return fail(Errno(libc::EINVAL));
-    }
-    // SAFETY: the caller promises `len` readable bytes at `msg`, unchanged during the call.
-    let bytes = unsafe { std::slice::from_raw_parts(msg.cast::<u8>(), len) };
-    match decode_message(bytes) {
-        Ok(sample) => {
-            // SAFETY: the caller promises `pkt_size` writable bytes at `pkt`.
-            unsafe { write_prefix(&packet_to_c(&sample), pkt.cast(), pkt_size) };
-            0
-        }
-        Err(e) => fail(e.into()),
-    }
+    to_c_int(|| {
+        // SAFETY: the caller promises `len` readable bytes at `msg`, unchanged during the call.
+        let msg = unsafe { in_bytes(msg.cast(), len) }?;
+        let pkt = non_null_mut(pkt)?;
+        let pkt_size = struct_size(pkt_size, PSAMPLE_PACKET_SIZE_V1)?;
+        let sample = decode_message(msg)?;
+        // SAFETY: the caller promises `pkt_size` writable bytes at `pkt`.
+        unsafe { write_prefix(&packet_to_c(&sample), pkt.cast(), pkt_size) };
+        Ok(0)
+    })
 }
 
 /// Lists psample's groups (the kernel's `PSAMPLE_CMD_GET_GROUP` dump) in the caller's network
@@ -291,34 +241,26 @@ pub unsafe extern "C" fn psample_list_groups(
     info_size: usize,
     total: *mut usize,
 ) -> c_int {
-    if !(PSAMPLE_GROUP_INFO_SIZE_V1..=PSAMPLE_MAX_STRUCT_SIZE).contains(&info_size) || (n > 0 && groups.is_null()) {
-        return fail(Errno(libc::EINVAL));
-    }
-    if n.checked_mul(info_size).map_or(true, |b| b > isize::MAX as usize) {
-        return fail(Errno(libc::EINVAL));
-    }
-    // SAFETY: forwarded caller contract for `opts`.
-    let netns_fd = match unsafe { read_opts_struct(opts) }.and_then(|o| o.map_or(Ok(None), |o| netns_from_c(&o))) {
-        Ok(fd) => fd,
-        Err(e) => return fail(e),
-    };
-    let (mut filled, mut count) = (0usize, 0usize);
-    let result = subscription::list_groups(netns_fd, |g| {
-        if filled < n {
-            // SAFETY: element `filled < n` lies inside the caller's array of `n * info_size` bytes.
-            unsafe { write_prefix(&group_to_c(&g), groups.cast::<u8>().add(filled * info_size), info_size) };
-            filled += 1;
+    to_c_int(|| {
+        let info_size = struct_size(info_size, PSAMPLE_GROUP_INFO_SIZE_V1)?;
+        let base = out_array(groups, n, info_size)?;
+        // SAFETY: forwarded caller contract for `opts`.
+        let netns_fd = unsafe { read_opts_struct(opts) }?.and_then(|o| netns_from_c(&o));
+        let (mut filled, mut count) = (0usize, 0usize);
+        subscription::list_groups(netns_fd, |g| {
+            if filled < n {
+                // SAFETY: element `filled < n` lies inside the caller's array of `n * info_size` bytes.
+                unsafe { write_prefix(&group_to_c(&g), base.add(filled * info_size), info_size) };
+                filled += 1;
+            }
+            count += 1;
+        })?;
+        if !total.is_null() {
+            // SAFETY: non-null; the caller promises it is writable.
+            unsafe { total.write(count) };
         }
-        count += 1;
-    });
-    if let Err(e) = result {
-        return fail(e);
-    }
-    if !total.is_null() {
-        // SAFETY: non-null; the caller promises it is writable.
-        unsafe { total.write(count) };
-    }
-    filled.min(c_int::MAX as usize) as c_int
+        Ok(filled.min(c_int::MAX as usize) as c_int)
+    })
 }
 
 /// The sampling rate of `pkt` as "1 in N", whether the producer sent N or a probability

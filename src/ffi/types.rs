@@ -6,6 +6,9 @@
 
 use std::os::raw::c_int;
 
+use crate::options;
+use crate::uapi::{attr, tunnel_attr};
+
 /// Return `-EAGAIN` from psample_recv() instead of blocking (the descriptor is also made
 /// nonblocking). Poll psample_fd() for POLLIN.
 pub const PSAMPLE_SUB_NONBLOCK: u32 = 1;
@@ -103,7 +106,9 @@ pub const PSAMPLE_TUNNEL_FIELD_GENEVE_OPTS: u32 = 256;
 pub const PSAMPLE_TUNNEL_FIELD_TP_SRC: u32 = 512;
 /// `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_TP_DST` (10).
 pub const PSAMPLE_TUNNEL_FIELD_TP_DST: u32 = 1024;
-/// `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_VXLAN_OPTS` (11; not emitted by current kernels).
+/// `tunnel.fields` bit for `PSAMPLE_TUNNEL_KEY_ATTR_VXLAN_OPTS` (11): never set. No current kernel
+/// emits VXLAN options and this library does not decode them; the name stays so programs that use
+/// it still compile.
 pub const PSAMPLE_TUNNEL_FIELD_VXLAN_OPTS: u32 = 2048;
 /// `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_IPV6_SRC` (12).
 pub const PSAMPLE_TUNNEL_FIELD_IPV6_SRC: u32 = 4096;
@@ -131,6 +136,10 @@ pub const PSAMPLE_MAX_GROUPS: u32 = 1024;
 pub const PSAMPLE_MAX_RCVBUF: u32 = 1073741824;
 /// Largest `opts.batch` accepted.
 pub const PSAMPLE_MAX_BATCH: u32 = 1024;
+/// The batch used when `opts.batch` is 0.
+pub const PSAMPLE_DEFAULT_BATCH: u32 = 16;
+/// The receive buffer asked for when `opts.rcvbuf` is 0 (32 MiB).
+pub const PSAMPLE_DEFAULT_RCVBUF: u32 = 33554432;
 
 /// Subscription options. Zero-initialize, set `size = sizeof(struct psample_opts)`, then the
 /// fields you need; a NULL `opts` means all defaults. Fields are only ever appended: the library
@@ -144,7 +153,7 @@ pub struct psample_opts {
     pub size: usize,
     /// `PSAMPLE_SUB_*` flags; unknown bits are `-EINVAL`.
     pub flags: u32,
-    /// Receive buffer to ask for, bytes (the kernel doubles it). 0: the library default (32 MiB,
+    /// Receive buffer to ask for, bytes (the kernel doubles it). 0: `PSAMPLE_DEFAULT_RCVBUF` (32 MiB,
     /// with `SO_RCVBUFFORCE` when privileged, else capped by net.core.rmem_max).
     pub rcvbuf: u32,
     /// Only samples (and group events) of these groups are delivered, filtered in the kernel by a
@@ -157,7 +166,7 @@ pub struct psample_opts {
     /// namespace before psample_subscribe() returns. The library does not close it.
     pub netns_fd: i32,
     /// Datagrams read per system call, and so the most packets one psample_recv() returns.
-    /// 0: 16. At most `PSAMPLE_MAX_BATCH`. Each costs 68 KiB of buffer in the handle.
+    /// 0: `PSAMPLE_DEFAULT_BATCH` (16). At most `PSAMPLE_MAX_BATCH`. Each costs 68 KiB of buffer in the handle.
     pub batch: u32,
     /// Must be zero.
     pub reserved: u32,
@@ -317,8 +326,54 @@ pub struct psample_group_info {
 }
 
 const _: () = assert!(std::mem::size_of::<psample_packet>() == PSAMPLE_PACKET_SIZE_V1);
-const _: () = assert!(std::mem::size_of::<psample_stats>() == PSAMPLE_STATS_SIZE_V1);
+// Counters are appended after `groups_tracked`, the last field of the first version: its end
+// stays at PSAMPLE_STATS_SIZE_V1, and the struct only grows.
+const _: () =
+    assert!(std::mem::offset_of!(psample_stats, groups_tracked) + std::mem::size_of::<u32>() == PSAMPLE_STATS_SIZE_V1);
+const _: () = assert!(std::mem::size_of::<psample_stats>() >= PSAMPLE_STATS_SIZE_V1);
 const _: () = assert!(std::mem::size_of::<psample_opts>() == 40);
 const _: () = assert!(std::mem::size_of::<psample_group_info>() == PSAMPLE_GROUP_INFO_SIZE_V1);
 const _: () = assert!(std::mem::size_of::<psample_tunnel>() == 88);
 const _: () = assert!(std::mem::size_of::<c_int>() == 4);
+
+// The limits are the core's (`crate::options`); cbindgen needs literals here, so each pair is
+// asserted equal.
+const _: () = assert!(PSAMPLE_MAX_GROUPS as usize == options::MAX_GROUPS);
+const _: () = assert!(PSAMPLE_MAX_RCVBUF == options::MAX_RCVBUF);
+const _: () = assert!(PSAMPLE_MAX_BATCH == options::MAX_BATCH);
+const _: () = assert!(PSAMPLE_DEFAULT_BATCH == options::DEFAULT_BATCH);
+const _: () = assert!(PSAMPLE_DEFAULT_RCVBUF == options::DEFAULT_RCVBUF);
+
+// `fields` bit N is uapi attribute N: the decoder sets `1 << attr`, C programs test these names.
+const _: () = assert!(PSAMPLE_FIELD_IIFINDEX == 1 << attr::IIFINDEX);
+const _: () = assert!(PSAMPLE_FIELD_OIFINDEX == 1 << attr::OIFINDEX);
+const _: () = assert!(PSAMPLE_FIELD_ORIGSIZE == 1 << attr::ORIGSIZE);
+const _: () = assert!(PSAMPLE_FIELD_SAMPLE_GROUP == 1 << attr::SAMPLE_GROUP);
+const _: () = assert!(PSAMPLE_FIELD_GROUP_SEQ == 1 << attr::GROUP_SEQ);
+const _: () = assert!(PSAMPLE_FIELD_SAMPLE_RATE == 1 << attr::SAMPLE_RATE);
+const _: () = assert!(PSAMPLE_FIELD_DATA == 1 << attr::DATA);
+const _: () = assert!(PSAMPLE_FIELD_GROUP_REFCOUNT == 1 << attr::GROUP_REFCOUNT);
+const _: () = assert!(PSAMPLE_FIELD_TUNNEL == 1 << attr::TUNNEL);
+const _: () = assert!(PSAMPLE_FIELD_OUT_TC == 1 << attr::OUT_TC);
+const _: () = assert!(PSAMPLE_FIELD_OUT_TC_OCC == 1 << attr::OUT_TC_OCC);
+const _: () = assert!(PSAMPLE_FIELD_LATENCY == 1 << attr::LATENCY);
+const _: () = assert!(PSAMPLE_FIELD_TIMESTAMP == 1 << attr::TIMESTAMP);
+const _: () = assert!(PSAMPLE_FIELD_PROTO == 1 << attr::PROTO);
+const _: () = assert!(PSAMPLE_FIELD_USER_COOKIE == 1 << attr::USER_COOKIE);
+const _: () = assert!(PSAMPLE_FIELD_SAMPLE_PROBABILITY == 1 << attr::SAMPLE_PROBABILITY);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_ID == 1 << tunnel_attr::ID);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_IPV4_SRC == 1 << tunnel_attr::IPV4_SRC);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_IPV4_DST == 1 << tunnel_attr::IPV4_DST);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_TOS == 1 << tunnel_attr::TOS);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_TTL == 1 << tunnel_attr::TTL);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_DONT_FRAGMENT == 1 << tunnel_attr::DONT_FRAGMENT);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_CSUM == 1 << tunnel_attr::CSUM);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_OAM == 1 << tunnel_attr::OAM);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_GENEVE_OPTS == 1 << tunnel_attr::GENEVE_OPTS);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_TP_SRC == 1 << tunnel_attr::TP_SRC);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_TP_DST == 1 << tunnel_attr::TP_DST);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_VXLAN_OPTS == 1 << tunnel_attr::VXLAN_OPTS);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_IPV6_SRC == 1 << tunnel_attr::IPV6_SRC);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_IPV6_DST == 1 << tunnel_attr::IPV6_DST);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_ERSPAN_OPTS == 1 << tunnel_attr::ERSPAN_OPTS);
+const _: () = assert!(PSAMPLE_TUNNEL_FIELD_IPV4_INFO_BRIDGE == 1 << tunnel_attr::IPV4_INFO_BRIDGE);

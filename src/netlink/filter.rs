@@ -4,9 +4,6 @@
 
 use crate::uapi::{attr, ATTRS_OFFSET};
 
-/// Most groups one filter may list; cBPF programs are limited to 4096 instructions.
-pub const MAX_GROUPS: usize = 1024;
-
 const BPF_LD: u16 = 0x00;
 const BPF_LDX: u16 = 0x01;
 const BPF_JMP: u16 = 0x05;
@@ -40,7 +37,8 @@ fn as_loaded_u32(v: u32) -> u32 {
     u32::from_be_bytes(v.to_ne_bytes())
 }
 
-/// Builds the program. `groups` must be non-empty and at most [`MAX_GROUPS`] long. cBPF jump
+/// Builds the program. `groups` must be non-empty and at most
+/// [`MAX_GROUPS`](crate::options::MAX_GROUPS) long. cBPF jump
 /// offsets are 8 bits, so every comparison is followed by its own `ret ACCEPT`.
 pub fn group_filter(family: u16, groups: &[u32]) -> Vec<libc::sock_filter> {
     const ACCEPT: u32 = 0xffff_ffff;

@@ -8,17 +8,10 @@ use neli::{consts::socket::NlFamily, socket::NlSocket, utils::Groups};
 use super::{filter, sockopt};
 use crate::error::{Errno, Result};
 
-const SOL_NETLINK: i32 = 270;
-const NETLINK_ADD_MEMBERSHIP: i32 = 1;
-const NETLINK_DROP_MEMBERSHIP: i32 = 2;
-const NETLINK_NO_ENOBUFS: i32 = 5;
-const NETLINK_LISTEN_ALL_NSID: i32 = 8;
-const SO_MEMINFO: i32 = 55;
-const SK_MEMINFO_VARS: usize = 9;
-const SK_MEMINFO_DROPS: usize = 8;
-
-/// The largest receive buffer one may ask for: the kernel doubles the value into an `int`.
-pub const MAX_RCVBUF: u32 = 1 << 30;
+use crate::uapi::netlink::{
+    NETLINK_ADD_MEMBERSHIP, NETLINK_LISTEN_ALL_NSID, NETLINK_NO_ENOBUFS, SK_MEMINFO_DROPS, SK_MEMINFO_VARS,
+    SOL_NETLINK, SO_MEMINFO,
+};
 
 pub struct SampleSocket {
     sock: NlSocket,
@@ -41,14 +34,10 @@ impl SampleSocket {
         sockopt::set(self.fd(), SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group)
     }
 
-    pub fn leave(&self, group: u32) -> Result<()> {
-        sockopt::set(self.fd(), SOL_NETLINK, NETLINK_DROP_MEMBERSHIP, &group)
-    }
-
     /// Asks for `bytes` of receive buffer: `SO_RCVBUFFORCE` (needs CAP_NET_ADMIN, ignores
-    /// `rmem_max`), else `SO_RCVBUF` (capped by `net.core.rmem_max`).
+    /// `rmem_max`), else `SO_RCVBUF` (capped by `net.core.rmem_max`). `EINVAL` above `i32::MAX`.
     pub fn set_rcvbuf(&self, bytes: u32) -> Result<()> {
-        let v = bytes.min(MAX_RCVBUF) as i32;
+        let v = i32::try_from(bytes).map_err(|_| Errno(libc::EINVAL))?;
         sockopt::set_int(self.fd(), libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, v)
             .or_else(|_| sockopt::set_int(self.fd(), libc::SOL_SOCKET, libc::SO_RCVBUF, v))
     }
@@ -77,9 +66,10 @@ impl SampleSocket {
         sockopt::get::<[u32; SK_MEMINFO_VARS]>(self.fd(), libc::SOL_SOCKET, SO_MEMINFO).map(|m| m[SK_MEMINFO_DROPS])
     }
 
-    /// Attaches (or replaces) the kernel-side group filter.
+    /// Attaches (or replaces) the kernel-side group filter for a non-empty group list of at most
+    /// [`MAX_GROUPS`](crate::options::MAX_GROUPS) entries (checked by `Options::validate`).
     pub fn set_group_filter(&self, family: u16, groups: &[u32]) -> Result<()> {
-        if groups.is_empty() || groups.len() > filter::MAX_GROUPS {
+        if groups.is_empty() {
             return Err(Errno(libc::EINVAL));
         }
         let mut prog = filter::group_filter(family, groups);

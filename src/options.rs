@@ -1,0 +1,129 @@
+//! What a subscription asks for, and every rule about it: the limits and the flag combinations
+//! live here once, so Rust callers and the C API (which only converts) get the same errors.
+
+use std::os::fd::RawFd;
+
+use crate::error::{Errno, Result};
+
+/// Most groups one subscription may list: the kernel-side filter spends two cBPF instructions
+/// per group and cBPF programs are limited to 4096.
+pub const MAX_GROUPS: usize = 1024;
+/// Largest receive buffer one may ask for: the kernel doubles the value into an `int`.
+pub const MAX_RCVBUF: u32 = 1 << 30;
+/// Default receive buffer request. The kernel doubles it; big enough to absorb bursts of
+/// hundreds of thousands of small samples while the reader catches up.
+pub const DEFAULT_RCVBUF: u32 = 32 << 20;
+/// Most datagrams read per system call (each costs a 68 KiB receive slot).
+pub const MAX_BATCH: u32 = 1024;
+/// Datagrams read per system call when `batch` is 0.
+pub const DEFAULT_BATCH: u32 = 16;
+
+/// How to subscribe. `Default` is: blocking, all groups, this namespace, kernel senders only,
+/// samples only, a 32 MiB receive buffer, overruns counted rather than reported as `ENOBUFS`.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub nonblocking: bool,
+    /// Requested receive buffer in bytes, at most [`MAX_RCVBUF`]; 0 for [`DEFAULT_RCVBUF`].
+    pub rcvbuf: u32,
+    /// Report overruns as a one-time `ENOBUFS` (the kernel's classic behaviour).
+    pub enobufs: bool,
+    /// Only these groups (filtered in the kernel), at most [`MAX_GROUPS`]; empty for all.
+    pub groups: Vec<u32>,
+    /// Subscribe in this network namespace (an open `/proc/PID/ns/net` or `/run/netns/NAME`).
+    pub netns_fd: Option<RawFd>,
+    /// Also receive samples from other namespaces that have an id here (`NETLINK_LISTEN_ALL_NSID`).
+    pub all_netns: bool,
+    /// Also deliver samples sent by userspace processes (e.g. VPP's sflow plugin).
+    pub accept_userspace: bool,
+    /// Also deliver group created/deleted events.
+    pub config_events: bool,
+    /// Do not join the sample group; needs `config_events` (else nothing would ever arrive).
+    pub no_samples: bool,
+    /// Follow an unload and reload of the psample module instead of failing with `ENODEV`.
+    pub resubscribe: bool,
+    /// Datagrams read per system call, at most [`MAX_BATCH`]; 0 for [`DEFAULT_BATCH`].
+    pub batch: u32,
+}
+
+impl Options {
+    /// Checks every rule: `EINVAL` for a value out of range or a subscription that could never
+    /// receive anything, `EBADF` for a negative namespace descriptor.
+    pub fn validate(&self) -> Result<()> {
+        if self.groups.len() > MAX_GROUPS || self.rcvbuf > MAX_RCVBUF || self.batch > MAX_BATCH {
+            return Err(Errno(libc::EINVAL));
+        }
+        validate_netns_fd(self.netns_fd)?;
+        if self.no_samples && !self.config_events {
+            return Err(Errno(libc::EINVAL));
+        }
+        Ok(())
+    }
+
+    /// The receive buffer to ask for, defaults applied.
+    pub fn rcvbuf_or_default(&self) -> u32 {
+        if self.rcvbuf == 0 {
+            DEFAULT_RCVBUF
+        } else {
+            self.rcvbuf
+        }
+    }
+
+    /// The batch size, defaults applied.
+    pub fn batch_or_default(&self) -> usize {
+        if self.batch == 0 {
+            DEFAULT_BATCH as usize
+        } else {
+            self.batch as usize
+        }
+    }
+}
+
+/// A namespace descriptor must be an open file: a negative one is `EBADF`.
+pub fn validate_netns_fd(netns_fd: Option<RawFd>) -> Result<()> {
+    match netns_fd {
+        Some(fd) if fd < 0 => Err(Errno(libc::EBADF)),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(Options::default().validate(), Ok(()));
+        assert_eq!(Options::default().batch_or_default(), DEFAULT_BATCH as usize);
+        assert_eq!(Options::default().rcvbuf_or_default(), DEFAULT_RCVBUF);
+    }
+
+    #[test]
+    fn limits_are_inclusive() {
+        let at_limits =
+            Options { groups: vec![1; MAX_GROUPS], rcvbuf: MAX_RCVBUF, batch: MAX_BATCH, ..Options::default() };
+        assert_eq!(at_limits.validate(), Ok(()));
+        for over in [
+            Options { groups: vec![1; MAX_GROUPS + 1], ..Options::default() },
+            Options { rcvbuf: MAX_RCVBUF + 1, ..Options::default() },
+            Options { batch: MAX_BATCH + 1, ..Options::default() },
+        ] {
+            assert_eq!(over.validate(), Err(Errno(libc::EINVAL)));
+        }
+    }
+
+    #[test]
+    fn no_samples_needs_config_events() {
+        let events_only = Options { no_samples: true, config_events: true, ..Options::default() };
+        assert_eq!(events_only.validate(), Ok(()));
+        let nothing = Options { no_samples: true, ..Options::default() };
+        assert_eq!(nothing.validate(), Err(Errno(libc::EINVAL)));
+    }
+
+    #[test]
+    fn a_negative_netns_fd_is_ebadf() {
+        assert_eq!(Options { netns_fd: Some(-1), ..Options::default() }.validate(), Err(Errno(libc::EBADF)));
+        // The descriptor is checked before the flag combination, as the C API always did.
+        let both = Options { netns_fd: Some(-1), no_samples: true, ..Options::default() };
+        assert_eq!(both.validate(), Err(Errno(libc::EBADF)));
+    }
+}
