@@ -198,7 +198,9 @@ const (
 	TunnelTPDst uint32 = C.PSAMPLE_TUNNEL_FIELD_TP_DST
 
 	// TunnelVxlanOpts is PSAMPLE_TUNNEL_FIELD_VXLAN_OPTS.
-	// `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_VXLAN_OPTS` (11; not emitted by current kernels).
+	// `tunnel.fields` bit for `PSAMPLE_TUNNEL_KEY_ATTR_VXLAN_OPTS` (11): never set. No current kernel
+	// emits VXLAN options and this library does not decode them; the name stays so programs that use
+	// it still compile.
 	TunnelVxlanOpts uint32 = C.PSAMPLE_TUNNEL_FIELD_VXLAN_OPTS
 
 	// TunnelIPv6Src is PSAMPLE_TUNNEL_FIELD_IPV6_SRC.

@@ -128,7 +128,9 @@ class TunnelField(enum.IntFlag):
     TP_SRC = 512
     # `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_TP_DST` (10).
     TP_DST = 1024
-    # `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_VXLAN_OPTS` (11; not emitted by current kernels).
+    # `tunnel.fields` bit for `PSAMPLE_TUNNEL_KEY_ATTR_VXLAN_OPTS` (11): never set. No current kernel
+    # emits VXLAN options and this library does not decode them; the name stays so programs that use
+    # it still compile.
     VXLAN_OPTS = 2048
     # `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_IPV6_SRC` (12).
     IPV6_SRC = 4096
@@ -268,6 +270,10 @@ PACKET_SIZE_V1 = 192
 STATS_SIZE_V1 = 96
 # Size of the first published `struct psample_group_info`.
 GROUP_INFO_SIZE_V1 = 16
+# The batch used when `opts.batch` is 0.
+DEFAULT_BATCH = 16
+# The receive buffer asked for when `opts.rcvbuf` is 0 (32 MiB).
+DEFAULT_RCVBUF = 33554432
 
 
 class _Opts(ctypes.Structure):
