@@ -29,7 +29,7 @@ from . import _abi
 from ._abi import *  # noqa: F401,F403
 from ._abi import GroupInfo, Stats, Tunnel  # noqa: F401 (public records)
 from ._abi import _GroupInfo, _Opts, _Packet, _Stats, _Tunnel  # noqa: F401 (the tests read their layouts)
-from ._abi import MAX_BATCH, SUB_NETNS_FD, SUB_NONBLOCK
+from ._abi import DEFAULT_BATCH, SUB_NETNS_FD, SUB_NONBLOCK
 
 __all__ = [
     "GroupInfo", "Packet", "Stats", "Subscription", "Tunnel",
@@ -211,9 +211,9 @@ def subscribe(groups=None, nonblocking=False, rcvbuf=0, flags=0, netns_fd=None, 
     rc = _lib().psample_subscribe(ctypes.byref(handle), ctypes.byref(opts))
     if rc < 0:
         raise _error(rc)
-    # Room for the most one receive can return: the library's default batch (0) is not known here, and
-    # past MAX_BATCH the library has already refused.
-    return Subscription(handle, batch or MAX_BATCH)
+    # Room for the most one receive can return: the handle's batch (past MAX_BATCH the library has
+    # already refused).
+    return Subscription(handle, batch or DEFAULT_BATCH)
 
 
 def list_groups(netns_fd=None) -> List[GroupInfo]:
