@@ -10,15 +10,11 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 out=$root/build/vm/bindings
-mkdir -p "$out/lib" "$out/pkgconfig"
+mkdir -p "$out/pkgconfig"
 
 cargo build --quiet --lib
 target=${CARGO_TARGET_DIR:-$root/target}
-# A private copy, replaced by rename: other jobs rebuild target/ and build/vm/lib while a VM may
-# still be running this one.
-cp "$target/debug/libpsample.so" "$out/lib/libpsample.so.new"
-mv -f "$out/lib/libpsample.so.new" "$out/lib/libpsample.so"
-ln -sfn libpsample.so "$out/lib/libpsample.so.0"
+tests/stage-lib.sh "$target/debug/libpsample.so" "$out/lib"
 
 # The rpath lets the Go test binary find the library on the host and in the VM (same paths).
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
@@ -37,7 +33,8 @@ export PKG_CONFIG_PATH=$out/pkgconfig GOPROXY=off GOTOOLCHAIN=local GOFLAGS="-mo
 # Go does not hash C headers outside the package directory (nor pkg-config's output) into its
 # build cache keys, so a cache shared across versions of psample.h could keep a stale build: one
 # cache per header version.
-export GOCACHE=$root/target/go-cache/$(sha256sum include/psample.h | cut -c1-16)
+header_hash=$(sha256sum include/psample.h | cut -c1-16)
+export GOCACHE=$root/target/go-cache/$header_hash
 (cd bindings/go && go vet . && go test -c -o "$out/psample-go.test.new" .)
 mv -f "$out/psample-go.test.new" "$out/psample-go.test"
 
