@@ -55,7 +55,8 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 /// install test shares it, so its release build is reused.
 pub fn make(goal: &str, destdir: &Path, builddir: &Path) -> Output {
     let mut cmd = Command::new("make");
-    for var in ["MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PREFIX", "LIBDIR", "INCLUDEDIR", "BINDIR", "PKGCONFIGDIR", "PCAP"] {
+    for var in ["MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PREFIX", "LIBDIR", "INCLUDEDIR", "BINDIR", "PKGCONFIGDIR", "PCAP"]
+    {
         cmd.env_remove(var);
     }
     run_ok(
