@@ -172,7 +172,7 @@ bench: deps
 # its cache is per psample.h, as Go does not hash headers outside the package.
 SHELL_SCRIPTS = $(shell git ls-files -z | xargs -0 awk 'FNR == 1 && (FILENAME ~ /\.sh$$/ || /^\#!.*[\/ ](ba|da)?sh( |$$)/) { print FILENAME } { nextfile }')
 GO_ENV = PKG_CONFIG_PATH=$(abspath $(BUILDDIR))/lint GOPROXY=off GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" \
-	CGO_ENABLED=1 GOCACHE=$(abspath $(TARGET_DIR))/go-cache/lint-$$(sha256sum include/psample.h | cut -c1-16)
+	CGO_ENABLED=1 GOCACHE=$(abspath $(TARGET_DIR))/go-cache/lint-$$(sha256sum $(CURDIR)/include/psample.h | cut -c1-16)
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
