@@ -1,5 +1,6 @@
-# libpsample: cargo builds the library; this Makefile builds the C examples, installs and
-# uninstalls. GNU make. `make install DESTDIR=... PREFIX=/usr` for packaging.
+# libpsample: cargo builds the library; this Makefile builds the psample tool and the C examples,
+# installs and uninstalls, and runs the gates and tests. GNU make.
+# `make install DESTDIR=... PREFIX=/usr` for packaging.
 
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
@@ -32,16 +33,33 @@ BUILDDIR   ?= build
 # staticlib -- --print native-static-libs` prints this list for linux-gnu targets.
 LIBS_PRIVATE ?= -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
-# The psample CLI writes pcap files through libpcap (Debian: libpcap-dev).
-PKG_CONFIG  ?= pkg-config
+# The psample tool writes pcap files (--write) through libpcap (Debian: libpcap-dev).
+# PCAP=auto: with pcap when pkg-config finds libpcap; PCAP=yes: required; PCAP=no: without, and
+# --write then fails with a message saying so.
+PKG_CONFIG ?= pkg-config
+PCAP       ?= auto
+ifeq ($(PCAP),auto)
+WITH_PCAP := $(if $(shell $(PKG_CONFIG) --exists libpcap 2>/dev/null && echo found),yes,no)
+else ifneq ($(filter yes no,$(PCAP)),)
+WITH_PCAP := $(PCAP)
+else
+$(error PCAP must be auto, yes or no, not "$(PCAP)")
+endif
+ifeq ($(WITH_PCAP),yes)
 PCAP_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags libpcap 2>/dev/null)
 PCAP_LIBS   ?= $(or $(shell $(PKG_CONFIG) --libs libpcap 2>/dev/null),-lpcap)
+TOOL_FLAGS  := -DPSAMPLE_TOOL_PCAP=1 $(PCAP_CFLAGS)
+else
+PCAP_LIBS   :=
+TOOL_FLAGS  := -DPSAMPLE_TOOL_PCAP=0
+endif
 
-EXAMPLES := $(BUILDDIR)/examples/psample-dump $(BUILDDIR)/examples/raii $(BUILDDIR)/examples/psample
+TOOL     := $(BUILDDIR)/tools/psample
+EXAMPLES := $(BUILDDIR)/examples/psample-dump $(BUILDDIR)/examples/raii
 
-.PHONY: all lib examples install uninstall clean FORCE
+.PHONY: all lib tool examples install uninstall clean FORCE
 
-all: lib examples
+all: lib tool examples
 
 # Cargo decides what is stale, so always ask it. The libpsample.so.$(SOMAJOR) link lets the
 # in-tree examples run: they record the SONAME and find it through their rpath.
@@ -51,7 +69,13 @@ $(LIB_SO) $(LIB_A) &: FORCE
 	$(CARGO) build --release
 	ln -sf libpsample.so $(RELEASE)/libpsample.so.$(SOMAJOR)
 
+tool: $(TOOL)
 examples: $(EXAMPLES)
+
+# Rewritten only when the pcap choice changes, so the tool is rebuilt then and only then.
+$(BUILDDIR)/tools/pcap.choice: FORCE
+	@mkdir -p $(@D)
+	@echo '$(WITH_PCAP)' | cmp -s - $@ || echo '$(WITH_PCAP)' > $@
 
 # In-tree builds: linked against the cargo output, rpath to it, runnable without installing.
 $(BUILDDIR)/examples/psample-dump: examples-c/psample-dump.c include/psample.h $(LIB_SO)
@@ -59,9 +83,9 @@ $(BUILDDIR)/examples/psample-dump: examples-c/psample-dump.c include/psample.h $
 	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include -o $@ $< -L $(RELEASE) -lpsample \
 		-Wl,-rpath,$(abspath $(RELEASE)) $(LDFLAGS)
 
-$(BUILDDIR)/examples/psample: examples-c/psample.c include/psample.h $(LIB_SO)
+$(TOOL): tools/psample/psample.c include/psample.h $(LIB_SO) $(BUILDDIR)/tools/pcap.choice
 	@mkdir -p $(@D)
-	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include $(PCAP_CFLAGS) -o $@ $< -L $(RELEASE) -lpsample \
+	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include $(TOOL_FLAGS) -o $@ $< -L $(RELEASE) -lpsample \
 		$(PCAP_LIBS) -Wl,-rpath,$(abspath $(RELEASE)) $(LDFLAGS)
 
 $(BUILDDIR)/examples/raii: examples-c/raii.cpp include/psample.h $(LIB_SO)
@@ -69,19 +93,14 @@ $(BUILDDIR)/examples/raii: examples-c/raii.cpp include/psample.h $(LIB_SO)
 	$(CXX) -std=c++17 $(WARN) $(CXXFLAGS) -I include -o $@ $< -L $(RELEASE) -lpsample \
 		-Wl,-rpath,$(abspath $(RELEASE)) $(LDFLAGS)
 
-# The installed psample-dump is relinked for LIBDIR (the in-tree one points into target/): no
+# The installed psample is relinked for LIBDIR (the in-tree one points into target/): no
 # RUNPATH for the loader's own directories, else RUNPATH (not RPATH: LD_LIBRARY_PATH still wins).
 SYSTEM_LIBDIRS := /lib /lib64 /usr/lib /usr/lib64 /lib/%-linux-gnu /usr/lib/%-linux-gnu
 INSTALL_RPATH  := $(if $(filter $(SYSTEM_LIBDIRS),$(LIBDIR)),,-Wl,--enable-new-dtags,-rpath,$(LIBDIR))
 
-$(BUILDDIR)/install/psample-dump: examples-c/psample-dump.c include/psample.h $(LIB_SO) FORCE
+$(BUILDDIR)/install/psample: tools/psample/psample.c include/psample.h $(LIB_SO) FORCE
 	@mkdir -p $(@D)
-	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include -o $@ $< -L $(RELEASE) -lpsample \
-		$(INSTALL_RPATH) $(LDFLAGS)
-
-$(BUILDDIR)/install/psample: examples-c/psample.c include/psample.h $(LIB_SO) FORCE
-	@mkdir -p $(@D)
-	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include $(PCAP_CFLAGS) -o $@ $< -L $(RELEASE) -lpsample \
+	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include $(TOOL_FLAGS) -o $@ $< -L $(RELEASE) -lpsample \
 		$(PCAP_LIBS) $(INSTALL_RPATH) $(LDFLAGS)
 
 # Regenerated every time: it depends on PREFIX/LIBDIR/INCLUDEDIR of this invocation.
@@ -91,7 +110,7 @@ $(BUILDDIR)/psample.pc: pkgconfig/psample.pc.in FORCE
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	    -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|g' $< > $@
 
-install: all $(BUILDDIR)/psample.pc $(BUILDDIR)/install/psample-dump $(BUILDDIR)/install/psample
+install: all $(BUILDDIR)/psample.pc $(BUILDDIR)/install/psample
 	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(BINDIR) \
 		$(DESTDIR)$(MANDIR)/man8
 	$(INSTALL) -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libpsample.so.$(VERSION)
@@ -100,20 +119,19 @@ install: all $(BUILDDIR)/psample.pc $(BUILDDIR)/install/psample-dump $(BUILDDIR)
 	$(INSTALL) -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libpsample.a
 	$(INSTALL) -m 0644 include/psample.h $(DESTDIR)$(INCLUDEDIR)/psample.h
 	$(INSTALL) -m 0644 $(BUILDDIR)/psample.pc $(DESTDIR)$(PKGCONFIGDIR)/psample.pc
-	$(INSTALL) -m 0755 $(BUILDDIR)/install/psample-dump $(DESTDIR)$(BINDIR)/psample-dump
 	$(INSTALL) -m 0755 $(BUILDDIR)/install/psample $(DESTDIR)$(BINDIR)/psample
-	$(INSTALL) -m 0644 examples-c/psample.8 $(DESTDIR)$(MANDIR)/man8/psample.8
+	$(INSTALL) -m 0644 tools/psample/psample.8 $(DESTDIR)$(MANDIR)/man8/psample.8
 
 # Exactly the files install puts; directories are left, they may be shared.
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libpsample.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libpsample.so.$(SOMAJOR) \
 	      $(DESTDIR)$(LIBDIR)/libpsample.so $(DESTDIR)$(LIBDIR)/libpsample.a \
 	      $(DESTDIR)$(INCLUDEDIR)/psample.h $(DESTDIR)$(PKGCONFIGDIR)/psample.pc \
-	      $(DESTDIR)$(BINDIR)/psample-dump $(DESTDIR)$(BINDIR)/psample $(DESTDIR)$(MANDIR)/man8/psample.8
+	      $(DESTDIR)$(BINDIR)/psample $(DESTDIR)$(MANDIR)/man8/psample.8
 
 # Only this Makefile's outputs: target/ is cargo's (`cargo clean`), and shared with other work.
 clean:
-	rm -rf $(BUILDDIR)/examples $(BUILDDIR)/install $(BUILDDIR)/psample.pc $(RELEASE)/libpsample.so.$(SOMAJOR)
+	rm -rf $(BUILDDIR)/tools $(BUILDDIR)/examples $(BUILDDIR)/install $(BUILDDIR)/psample.pc $(RELEASE)/libpsample.so.$(SOMAJOR)
 
 FORCE:
 
@@ -125,10 +143,11 @@ DEMO_KERNEL ?= 6.12
 demo: deps all
 	tests/vm/vm-run $(DEMO_KERNEL) tests/vm/demo.sh
 
-# Every test: unit, decoder vectors and properties, header drift, C ABI and install (cargo test),
-# a short fuzz run, and the real-kernel tests on 6.1 and 6.12 in VMs. FUZZ_SECONDS=0 skips fuzzing.
+# Every test: the lint gates, unit, decoder vectors and properties, header drift, C ABI and install
+# (cargo test), a short fuzz run, and the real-kernel tests on 6.1 and 6.12 in VMs.
+# FUZZ_SECONDS=0 skips fuzzing.
 FUZZ_SECONDS ?= 60
-test: deps
+test: deps lint
 	cargo test
 	@if [ "$(FUZZ_SECONDS)" != 0 ]; then fuzz/run $(FUZZ_SECONDS); fi
 	$(MAKE) vm-test
@@ -147,8 +166,28 @@ vm-test: deps all
 bench: deps
 	bench/run
 
+# The gates, first in `make test` (about a minute once built): Rust formatting and clippy on every
+# target, shellcheck on every shell script (*.sh, or a sh/bash shebang), go vet and gofmt on the Go
+# binding. go vet runs cgo, which takes psample.h's path from a psample.pc written for this tree;
+# its cache is per psample.h, as Go does not hash headers outside the package.
+SHELL_SCRIPTS = $(shell git ls-files -z | xargs -0 awk 'FNR == 1 && (FILENAME ~ /\.sh$$/ || /^\#!.*[\/ ](ba|da)?sh( |$$)/) { print FILENAME } { nextfile }')
+GO_ENV = PKG_CONFIG_PATH=$(abspath $(BUILDDIR))/lint GOPROXY=off GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" \
+	CGO_ENABLED=1 GOCACHE=$(abspath $(TARGET_DIR))/go-cache/lint-$$(sha256sum $(CURDIR)/include/psample.h | cut -c1-16)
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+	@[ -n "$(SHELL_SCRIPTS)" ] || { echo "lint: no shell scripts found (needs git)" >&2; exit 1; }
+	shellcheck $(SHELL_SCRIPTS)
+	@mkdir -p $(BUILDDIR)/lint
+	sed -e 's|@PREFIX@|$(CURDIR)|g' -e 's|@LIBDIR@|$(abspath $(RELEASE))|g' \
+	    -e 's|@INCLUDEDIR@|$(CURDIR)/include|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|g' pkgconfig/psample.pc.in > $(BUILDDIR)/lint/psample.pc
+	cd bindings/go && $(GO_ENV) go vet ./...
+	@unformatted=$$(gofmt -l bindings/go); \
+	if [ -n "$$unformatted" ]; then echo "gofmt -l: not formatted: $$unformatted" >&2; exit 1; fi
+
 # Installs what the build and the tests need when it is missing (as root; idempotent).
 deps:
 	@if [ "$$(id -u)" = 0 ]; then .ci/install-deps; else echo "make: not root: not installing dependencies"; fi
 
-.PHONY: demo test vm-test bench deps
+.PHONY: demo test lint vm-test bench deps

@@ -63,12 +63,12 @@ run_one() { # phase trunc len rate rep count receiver...
         rx_cmd "${rxs[$j]}" || return 1
         : >"$tmp/rx$j.out"
         timeout 400 ip netns exec "$ns" "${cmd[@]}" >"$tmp/rx$j.out" 2>"$tmp/rx$j.err" &
-        bgs[$j]=$!
+        bgs[j]=$!
     done
     for j in "${!rxs[@]}"; do
-        pids[$j]=""
+        pids[j]=""
         for ((i = 0; i < 600; i++)); do # at most 30 s for a receiver to subscribe
-            pids[$j]=$(field pid "$(grep -m1 '^ready' "$tmp/rx$j.out")")
+            pids[j]=$(field pid "$(grep -m1 '^ready' "$tmp/rx$j.out")")
             [ -n "${pids[$j]}" ] && break
             kill -0 "${bgs[$j]}" 2>/dev/null || break
             sleep 0.05
@@ -112,13 +112,13 @@ for rx in "${receivers[@]}"; do
 done
 for rep in $(seq 1 "$reps"); do
     for tl in "128 100" "1500 1400"; do
-        set -- $tl
+        read -r tl_trunc tl_payload <<<"$tl"
         # Each library receiver runs right next to the baseline it is compared with; the order
         # flips every repetition so neither always goes first.
         if [ $((rep % 2)) -eq 1 ]; then order="baseline psample baseline-8m psample-8m"
         else order="psample-8m baseline-8m psample baseline"; fi
         for rx in $order; do
-            run_one main "$1" "$2" 0 "$rep" "$count" "$rx"
+            run_one main "$tl_trunc" "$tl_payload" 0 "$rep" "$count" "$rx"
         done
     done
 done

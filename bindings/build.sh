@@ -10,18 +10,14 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 out=$root/build/vm/bindings
-mkdir -p "$out/lib" "$out/pkgconfig"
+mkdir -p "$out/pkgconfig"
 
 # The bindings' constants and structs are generated from include/psample.h: refuse stale ones.
 python3 bindings/gen.py --check
 
 cargo build --quiet --lib
 target=${CARGO_TARGET_DIR:-$root/target}
-# A private copy, replaced by rename: other jobs rebuild target/ and build/vm/lib while a VM may
-# still be running this one.
-cp "$target/debug/libpsample.so" "$out/lib/libpsample.so.new"
-mv -f "$out/lib/libpsample.so.new" "$out/lib/libpsample.so"
-ln -sfn libpsample.so "$out/lib/libpsample.so.0"
+tests/stage-lib.sh "$target/debug/libpsample.so" "$out/lib"
 
 # The rpath lets the Go test binary find the library on the host and in the VM (same paths).
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)

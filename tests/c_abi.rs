@@ -6,7 +6,7 @@
 //! examples must fail with psample_strerror(-ENOENT) ("modprobe psample").
 
 use std::fs;
-use std::os::unix::fs::{symlink, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -40,8 +40,8 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// The cdylib cargo built for this run, copied (so a concurrent rebuild cannot change it under
-/// us) to `dir/lib/libpsample.so` with the `libpsample.so.0` SONAME link programs look up.
+/// The cdylib cargo built for this run, staged by tests/stage-lib.sh (a private copy, so a
+/// concurrent rebuild cannot change it under us) in `dir/lib`, with the SONAME link.
 fn stage_cdylib(dir: &Path) -> PathBuf {
     let profile = profile_dir();
     let built = [profile.join("deps/libpsample.so"), profile.join("libpsample.so")]
@@ -49,9 +49,7 @@ fn stage_cdylib(dir: &Path) -> PathBuf {
         .find(|p| p.is_file())
         .unwrap_or_else(|| panic!("no libpsample.so in {} or its deps/", profile.display()));
     let lib = dir.join("lib");
-    fs::create_dir_all(&lib).unwrap();
-    fs::copy(&built, lib.join("libpsample.so")).unwrap();
-    symlink("libpsample.so", lib.join("libpsample.so.0")).unwrap();
+    run_ok(Command::new(Path::new(ROOT).join("tests/stage-lib.sh")).arg(&built).arg(&lib));
     lib
 }
 
@@ -77,6 +75,14 @@ fn assert_enoent_exit(out: &Output, name: &str) {
     assert_eq!(text(&out.stderr), expected, "{name} stderr");
     assert!(expected.contains("modprobe psample"));
     assert!(out.stdout.is_empty(), "{name} printed on stdout: {}", text(&out.stdout));
+}
+
+/// The psample tool without psample: exit 1 and "psample: subscribe: <strerror>".
+fn assert_tool_enoent_exit(out: &Output) {
+    let expected = format!("psample: subscribe: {}\n", psample::error::message(-libc::ENOENT).to_str().unwrap());
+    assert_eq!(out.status.code(), Some(1), "psample: {out:?}");
+    assert_eq!(text(&out.stderr), expected, "psample stderr");
+    assert!(out.stdout.is_empty(), "psample printed on stdout: {}", text(&out.stdout));
 }
 
 #[test]
@@ -138,6 +144,33 @@ fn psample_dump_reports_missing_psample() {
 }
 
 #[test]
+fn psample_tool_without_pcap_refuses_write() {
+    let dir = scratch("tool-no-pcap");
+    let lib = stage_cdylib(&dir);
+    let exe = dir.join("psample");
+    // What `make PCAP=no` builds: no libpcap header or library involved.
+    run_ok(
+        Command::new("cc")
+            .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-O1", "-DPSAMPLE_TOOL_PCAP=0"])
+            .arg(format!("-I{ROOT}/include"))
+            .arg("-o")
+            .arg(&exe)
+            .arg(Path::new(ROOT).join("tools/psample/psample.c"))
+            .arg(format!("-L{}", lib.display()))
+            .arg("-lpsample")
+            .arg(format!("-Wl,-rpath,{}", lib.display())),
+    );
+    let needed = text(&run_ok(Command::new("readelf").arg("-d").arg(&exe)).stdout);
+    assert!(!needed.contains("libpcap"), "built without pcap, yet needs libpcap:\n{needed}");
+    let out = run(Command::new(&exe).args(["--write", "-"]));
+    assert_eq!(out.status.code(), Some(1), "psample --write: {out:?}");
+    assert_eq!(text(&out.stderr), "psample: --write: this psample was built without libpcap (make PCAP=yes)\n");
+    assert!(out.stdout.is_empty());
+    // Everything else works as with pcap.
+    assert_tool_enoent_exit(&run(&mut Command::new(&exe)));
+}
+
+#[test]
 fn raii_example_reports_missing_psample() {
     let dir = scratch("raii");
     let lib = stage_cdylib(&dir);
@@ -166,8 +199,14 @@ fn make_install_and_uninstall() {
     );
     let pc = fs::read_to_string(usr.join("lib/pkgconfig/psample.pc")).unwrap();
     assert!(pc.contains(&format!("Version: {VERSION}")) && pc.contains("libdir=/usr/lib") && !pc.contains('@'), "{pc}");
-    let mode = fs::metadata(usr.join("bin/psample-dump")).unwrap().permissions().mode();
-    assert_eq!(mode & 0o111, 0o111, "psample-dump is executable");
+    // One installed command, with its man page; psample-dump is an example, not installed.
+    let mode = fs::metadata(usr.join("bin/psample")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o111, 0o111, "psample is executable");
+    assert!(!usr.join("bin/psample-dump").exists(), "psample-dump is an example, not installed");
+    assert_eq!(
+        fs::read(usr.join("share/man/man8/psample.8")).unwrap(),
+        fs::read(format!("{ROOT}/tools/psample/psample.8")).unwrap()
+    );
 
     let dynamic = text(&run_ok(Command::new("readelf").arg("-d").arg(&so)).stdout);
     assert!(dynamic.contains("Library soname: [libpsample.so.0]"), "{dynamic}");
@@ -202,10 +241,8 @@ fn make_install_and_uninstall() {
             .args(flags.split_whitespace()),
     );
     assert_enoent_exit(&run(Command::new(&dump).env("LD_LIBRARY_PATH", &ld_path)), "psample-dump");
-    assert_enoent_exit(
-        &run(Command::new(usr.join("bin/psample-dump")).env("LD_LIBRARY_PATH", &ld_path)),
-        "psample-dump",
-    );
+    let tool = run(Command::new(usr.join("bin/psample")).env("LD_LIBRARY_PATH", &ld_path));
+    assert_tool_enoent_exit(&tool);
 
     // Static: libpsample.a plus Libs.private is all a program needs.
     let static_libs = pkg_config(&["--static", "--libs-only-l"]);

@@ -1,12 +1,12 @@
 //! The decoder against messages built the way the kernel (and VPP) build them.
 
-mod common;
+mod support;
 
-use common::*;
 use psample::decode::attrs::Attrs;
 use psample::decode::{decode_tunnel, effective_rate, repair_truncated, DecodeError, RecordKind};
 use psample::uapi::{attr as a, cmd, tunnel_attr as t};
 use psample::{decode_message, Sample};
+use support::messages::*;
 
 fn decode(bytes: &[u8]) -> Sample<'_> {
     decode_message(bytes).unwrap_or_else(|e| panic!("{e}: {bytes:02x?}"))

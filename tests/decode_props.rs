@@ -1,8 +1,7 @@
 //! Property tests: whatever the builder encodes decodes back exactly; no input makes the decoder panic.
 
-mod common;
+mod support;
 
-use common::*;
 use proptest::collection::vec;
 use proptest::option::of;
 use proptest::prelude::*;
@@ -11,6 +10,7 @@ use psample::decode::attrs::Attrs;
 use psample::decode::{decode_tunnel, repair_truncated, DecodeError};
 use psample::uapi::attr as a;
 use psample::{decode_message, Sample};
+use support::messages::*;
 
 fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
     vec(any::<u8>(), 0..=max)

@@ -1,6 +1,10 @@
-//! Helpers for the integration tests that run programs and `make` (tests/c_abi.rs,
-//! tests/install_bindings.rs). Each test crate uses a part of them.
+//! What the integration tests and the decode benchmark share. Each user takes a different part.
+//! - [`messages`]: psample messages built byte for byte as the kernel builds them (tests/decode.rs,
+//!   tests/decode_props.rs, bench/decode.rs).
+//! - The functions here: running programs and `make` (tests/c_abi.rs, tests/install_bindings.rs).
 #![allow(dead_code)]
+
+pub mod messages;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -51,7 +55,8 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 /// install test shares it, so its release build is reused.
 pub fn make(goal: &str, destdir: &Path, builddir: &Path) -> Output {
     let mut cmd = Command::new("make");
-    for var in ["MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PREFIX", "LIBDIR", "INCLUDEDIR", "BINDIR", "PKGCONFIGDIR"] {
+    for var in ["MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PREFIX", "LIBDIR", "INCLUDEDIR", "BINDIR", "PKGCONFIGDIR", "PCAP"]
+    {
         cmd.env_remove(var);
     }
     run_ok(

@@ -1,15 +1,13 @@
 #!/usr/bin/env bash
 # Builds what the VM tests run, into build/vm/: the library (debug build, with its SONAME link),
-# the C test programs and the injector. Runs on the host.
+# the C test programs and the test tools (tests/tools/). Runs on the host.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 cargo build --quiet --lib --example inject --example alloc_check
 out=build/vm
-mkdir -p "$out/lib"
 target=${CARGO_TARGET_DIR:-$root/target}
-cp "$target/debug/libpsample.so" "$out/lib/libpsample.so"
-ln -sf libpsample.so "$out/lib/libpsample.so.0"
+tests/stage-lib.sh "$target/debug/libpsample.so" "$out/lib"
 cp "$target/debug/examples/inject" "$target/debug/examples/alloc_check" "$out/"
 for prog in e2e features faults; do
     cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -I include "tests/vm/$prog.c" \

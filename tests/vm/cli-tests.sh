@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs inside the VM (tests/vm/vm-run): the psample command-line tool (examples-c/psample.c)
-# against the real kernel. It runs build/examples/psample, which the Makefile builds on the host,
+# Runs inside the VM (tests/vm/vm-run): the psample command-line tool (tools/psample/psample.c)
+# against the real kernel. It runs build/tools/psample, which the Makefile builds on the host,
 # so build first:
 #
 #     make all && tests/vm/vm-run 6.12 tests/vm/cli-tests.sh
@@ -12,12 +12,13 @@
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 self="$root/tests/vm/cli-tests.sh"
-psample="$root/build/examples/psample"
+psample="$root/build/tools/psample"
 inject="$root/tests/vm/cli-inject.py"
 . "$root/tests/vm/lib.sh"
 [ -x "$psample" ] || { echo "FAIL: no $psample: run 'make all' on the host first" >&2; exit 2; }
 
 SAMPLE_ACTIONS="action sample rate 1 group 7 trunc 128"
+read -ra sample_actions <<<"$SAMPLE_ACTIONS" # as separate words for tc
 # asctime()'s date and time, then the nanoseconds, as the original prints a timestamp.
 TS_RE='(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ( [1-9]|[12][0-9]|3[01]) [0-2][0-9]:[0-5][0-9]:[0-6][0-9] [0-9]{4} [0-9]{9} nsec'
 
@@ -354,7 +355,7 @@ case_all_netns() {
     ip netns set cli-a 21
     ip -n cli-a link set lo up
     tc -n cli-a qdisc add dev lo clsact
-    tc -n cli-a filter add dev lo egress pref 10 matchall $SAMPLE_ACTIONS
+    tc -n cli-a filter add dev lo egress pref 10 matchall "${sample_actions[@]}"
     start "$w/out" "$w/e1" --all-netns --group 7 --count 3 || return 1; local text=$bg
     start "$w/json" "$w/e2" --all-netns --group 7 --count 3 --json || return 1; local json=$bg
     start "$w/none" "$w/e3" --group 7 || return 1; local none=$bg
@@ -383,7 +384,7 @@ case_reload() {
     # Namespaces of earlier cases may still hold act_sample for a moment (their cleanup is async).
     for ((i = 0; i < 50; i++)); do rmmod act_sample psample 2>/dev/null && break; sleep 0.2; done
     check "unloaded" [ ! -d /sys/module/psample ]
-    modprobe act_sample && tc filter add dev lo egress pref 10 matchall $SAMPLE_ACTIONS
+    modprobe act_sample && tc filter add dev lo egress pref 10 matchall "${sample_actions[@]}"
     check "reloaded" [ -d /sys/module/psample ]
     # Ready again once it has rejoined the new family (its counters say so on SIGUSR1).
     for ((i = 0; i < 50; i++)); do
@@ -408,9 +409,9 @@ fi
 
 # Re-entered by in_ns inside a new network namespace: loopback up, its egress sampled.
 if [ "${1:-}" = --in-ns ]; then
-    actions=$2; shift 2
+    read -ra action_words <<<"$2"; shift 2
     ip link set lo up && tc qdisc add dev lo clsact &&
-        tc filter add dev lo egress pref 10 matchall $actions || exit 1
+        tc filter add dev lo egress pref 10 matchall "${action_words[@]}" || exit 1
     "$@"
     exit
 fi

@@ -50,6 +50,7 @@ in_sampled_ns() { # rate trunc command...
 }
 
 # The tc action cookie the tests set, and whether this kernel passes it on (6.11 and later).
+# shellcheck disable=SC2034 # read by the scripts that source this file
 TC_COOKIE=00112233445566778899aabbccddeeff
 kernel_sends_cookie() {
     case $(uname -r) in 6.1.*) return 1 ;; *) return 0 ;; esac

@@ -1,8 +1,8 @@
 //! Decoding a kernel sample, against the floor of merely walking its attributes.
 //! `cargo bench --bench decode -- --warm-up-time 1 --measurement-time 3`
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use psample::decode::attrs::Attrs;
@@ -15,7 +15,7 @@ fn walk(msg: &[u8]) -> usize {
 
 fn bench(c: &mut Criterion) {
     for len in [128, 1500] {
-        let msg = common::kernel_sample(len).to_bytes();
+        let msg = support::messages::kernel_sample(len).to_bytes();
         assert_eq!(psample::decode_message(&msg).unwrap().data.len(), len);
         let mut g = c.benchmark_group(format!("data_{len}B"));
         g.bench_function("decode_message", |b| b.iter(|| psample::decode_message(black_box(&msg))));

@@ -7,6 +7,8 @@
  * `cut -d ' ' -f 16` as out-tc-occ). On top: --count, --json, --stats, --all-netns, and a pcap
  * writer whose frames are the sampled packets as Ethernet with the kernel's timestamps.
  * See psample.8.
+ *
+ * Built with PSAMPLE_TOOL_PCAP=0 (make PCAP=no), it needs no libpcap and --write fails.
  */
 #define _GNU_SOURCE /* ppoll, getopt_long */
 
@@ -16,12 +18,18 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#ifndef PSAMPLE_TOOL_PCAP
+#define PSAMPLE_TOOL_PCAP 1
+#endif
+#if PSAMPLE_TOOL_PCAP
 #include <pcap/pcap.h>
+#endif
 #include <psample.h>
 
 #define EXIT_USAGE 64 /* what the original (argp) exits with on a usage error */
@@ -95,6 +103,122 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+/* ---- the fields: each listed once, for the text and the JSON printers ---- */
+
+/* An unsigned integer member of a struct, read by its size (so the table cannot get a type
+ * wrong). */
+static uint64_t member_value(const void *base, size_t offset, size_t size)
+{
+	const unsigned char *at = (const unsigned char *)base + offset;
+	uint8_t v8;
+	uint16_t v16;
+	uint32_t v32;
+	uint64_t v64;
+
+	switch (size) {
+	case 1: memcpy(&v8, at, 1); return v8;
+	case 2: memcpy(&v16, at, 2); return v16;
+	case 4: memcpy(&v32, at, 4); return v32;
+	default: memcpy(&v64, at, 8); return v64;
+	}
+}
+
+#define MEMBER(type, m) offsetof(struct type, m), sizeof(((struct type *)0)->m)
+
+/* How the original's text line shows a value. */
+enum text_style { TEXT_NONE, TEXT_DEC, TEXT_HEX, TEXT_ASCTIME };
+
+/* The integer attributes of a sample or group event, in JSON order. */
+enum field_id {
+	F_GROUP, F_SEQ, F_REFCOUNT, F_RATE, F_IIFINDEX, F_OIFINDEX, F_ORIGSIZE, F_OUT_TC,
+	F_OUT_TC_OCC, F_LATENCY, F_TIMESTAMP, F_PROTO, N_FIELDS
+};
+
+static const struct field {
+	uint64_t bit; /* PSAMPLE_FIELD_*: printed only when present */
+	size_t offset, size;
+	const char *text; /* key in the original's text line */
+	enum text_style style;
+	const char *json;
+} fields[N_FIELDS] = {
+#define FIELD(id, bit, member, text, style, json) \
+	[id] = { PSAMPLE_FIELD_##bit, MEMBER(psample_packet, member), text, style, json }
+	FIELD(F_GROUP, SAMPLE_GROUP, group, "group", TEXT_DEC, "group"),
+	FIELD(F_SEQ, GROUP_SEQ, group_seq, "seq", TEXT_DEC, "seq"),
+	FIELD(F_REFCOUNT, GROUP_REFCOUNT, group_refcount, NULL, TEXT_NONE, "refcount"),
+	FIELD(F_RATE, SAMPLE_RATE, rate, "sample-rate", TEXT_DEC, "rate"),
+	FIELD(F_IIFINDEX, IIFINDEX, iifindex, "in-ifindex", TEXT_DEC, "in_ifindex"),
+	FIELD(F_OIFINDEX, OIFINDEX, oifindex, "out-ifindex", TEXT_DEC, "out_ifindex"),
+	FIELD(F_ORIGSIZE, ORIGSIZE, orig_size, "origsize", TEXT_DEC, "origsize"),
+	FIELD(F_OUT_TC, OUT_TC, out_tc, "out-tc", TEXT_DEC, "out_tc"),
+	FIELD(F_OUT_TC_OCC, OUT_TC_OCC, out_tc_occ, "out-tc-occ", TEXT_DEC, "out_tc_occ"),
+	FIELD(F_LATENCY, LATENCY, latency_ns, "latency", TEXT_DEC, "latency_ns"),
+	FIELD(F_TIMESTAMP, TIMESTAMP, timestamp_ns, "timestamp", TEXT_ASCTIME, "timestamp_ns"),
+	FIELD(F_PROTO, PROTO, proto, "protocol", TEXT_HEX, "protocol"),
+#undef FIELD
+};
+
+/* The original's order on a text line: the kernel selftests cut fields by position. */
+static const enum field_id text_order[] = {
+	F_GROUP, F_IIFINDEX, F_OIFINDEX, F_ORIGSIZE, F_RATE, F_SEQ,
+	F_OUT_TC, F_OUT_TC_OCC, F_LATENCY, F_TIMESTAMP, F_PROTO,
+};
+
+/* The tunnel key, in JSON order (the text format does not show it). */
+enum tunnel_style { TUN_NUM, TUN_IPV4, TUN_IPV6, TUN_FLAG, TUN_HEX };
+
+static const struct tunnel_field {
+	uint32_t bit; /* PSAMPLE_TUNNEL_FIELD_* */
+	size_t offset, size;
+	enum tunnel_style style;
+	const char *json;
+	size_t len_offset; /* TUN_HEX: the length member */
+} tunnel_fields[] = {
+#define TUN(bit, member, style, json) { PSAMPLE_TUNNEL_FIELD_##bit, MEMBER(psample_tunnel, member), style, json, 0 }
+#define TUN_BYTES(bit, member) \
+	{ PSAMPLE_TUNNEL_FIELD_##bit, MEMBER(psample_tunnel, member), TUN_HEX, #member, \
+	  offsetof(struct psample_tunnel, member##_len) }
+	TUN(ID, id, TUN_NUM, "id"),
+	TUN(IPV4_SRC, ipv4_src, TUN_IPV4, "ipv4_src"),
+	TUN(IPV4_DST, ipv4_dst, TUN_IPV4, "ipv4_dst"),
+	TUN(IPV6_SRC, ipv6_src, TUN_IPV6, "ipv6_src"),
+	TUN(IPV6_DST, ipv6_dst, TUN_IPV6, "ipv6_dst"),
+	TUN(TOS, tos, TUN_NUM, "tos"),
+	TUN(TTL, ttl, TUN_NUM, "ttl"),
+	TUN(TP_SRC, tp_src, TUN_NUM, "tp_src"),
+	TUN(TP_DST, tp_dst, TUN_NUM, "tp_dst"),
+	TUN(DONT_FRAGMENT, fields, TUN_FLAG, "dont_fragment"),
+	TUN(CSUM, fields, TUN_FLAG, "csum"),
+	TUN(OAM, fields, TUN_FLAG, "oam"),
+	TUN(IPV4_INFO_BRIDGE, fields, TUN_FLAG, "ipv4_info_bridge"),
+	TUN_BYTES(GENEVE_OPTS, geneve_opts),
+	TUN_BYTES(ERSPAN_OPTS, erspan_opts),
+#undef TUN
+#undef TUN_BYTES
+};
+
+/* Every counter of struct psample_stats, in its order: a counter added to the struct takes one
+ * line here, and the assertion below fails until it has it. */
+#define STATS_COUNTERS(X) \
+	X(delivered) X(kernel_drops) X(seq_gaps) X(truncated) X(decode_errors) X(enobufs) \
+	X(rejected_userspace) X(config_events) X(family_removed) X(resubscribed) X(rcvbuf) \
+	X(groups_tracked)
+
+static const struct counter {
+	const char *name;
+	size_t offset, size;
+} counters[] = {
+#define COUNTER(m) { #m, MEMBER(psample_stats, m) },
+	STATS_COUNTERS(COUNTER)
+#undef COUNTER
+};
+
+/* The struct is `size` then the counters, without implicit padding. */
+#define COUNTER_SIZE(m) +sizeof(((struct psample_stats *)0)->m)
+_Static_assert(sizeof(size_t) STATS_COUNTERS(COUNTER_SIZE) == sizeof(struct psample_stats),
+	       "struct psample_stats has a counter STATS_COUNTERS does not list");
+#undef COUNTER_SIZE
+
 /* ---- the original's text format ---- */
 
 /* 16 bytes a line: offset, hex bytes padded to 16 columns, then printable ASCII. (The original
@@ -116,45 +240,40 @@ static void hexdump(const uint8_t *d, uint32_t len)
 	}
 }
 
+/* A nanosecond timestamp as the original prints it: asctime()'s layout ("Tue Nov  4 09:05:01
+ * 2025") in local time, then the nanoseconds. */
+static void print_asctime(uint64_t ns)
+{
+	time_t sec = (time_t)(ns / 1000000000u);
+	struct tm tm;
+	char when[64] = "";
+
+	if (localtime_r(&sec, &tm))
+		strftime(when, sizeof when, "%a %b %e %H:%M:%S %Y", &tm);
+	printf("%s %09" PRIu64 " nsec", when, ns % 1000000000u);
+}
+
 /* Every value the original prints is followed by a space, the last one too; fields are printed
- * only when the attribute was present, in this order. */
+ * only when the attribute was present, in text_order. */
 static void print_sample(const struct psample_packet *p)
 {
-	uint64_t f = p->fields;
+	for (size_t i = 0; i < sizeof text_order / sizeof text_order[0]; i++) {
+		const struct field *d = &fields[text_order[i]];
+		uint64_t v = member_value(p, d->offset, d->size);
 
-	if (f & PSAMPLE_FIELD_SAMPLE_GROUP)
-		printf("group %" PRIu32 " ", p->group);
-	if (f & PSAMPLE_FIELD_IIFINDEX)
-		printf("in-ifindex %" PRIu32 " ", p->iifindex);
-	if (f & PSAMPLE_FIELD_OIFINDEX)
-		printf("out-ifindex %" PRIu32 " ", p->oifindex);
-	if (f & PSAMPLE_FIELD_ORIGSIZE)
-		printf("origsize %" PRIu32 " ", p->orig_size);
-	if (f & PSAMPLE_FIELD_SAMPLE_RATE)
-		printf("sample-rate %" PRIu32 " ", p->rate);
-	if (f & PSAMPLE_FIELD_GROUP_SEQ)
-		printf("seq %" PRIu32 " ", p->group_seq);
-	if (f & PSAMPLE_FIELD_OUT_TC)
-		printf("out-tc %u ", p->out_tc);
-	if (f & PSAMPLE_FIELD_OUT_TC_OCC)
-		printf("out-tc-occ %" PRIu64 " ", p->out_tc_occ);
-	if (f & PSAMPLE_FIELD_LATENCY)
-		printf("latency %" PRIu64 " ", p->latency_ns);
-	if (f & PSAMPLE_FIELD_TIMESTAMP) {
-		time_t sec = (time_t)(p->timestamp_ns / 1000000000u);
-		struct tm tm;
-		char when[64] = "";
-
-		/* asctime()'s layout ("Tue Nov  4 09:05:01 2025") in local time, as the original. */
-		if (localtime_r(&sec, &tm))
-			strftime(when, sizeof when, "%a %b %e %H:%M:%S %Y", &tm);
-		printf("timestamp %s %09" PRIu64 " nsec ", when, p->timestamp_ns % 1000000000u);
+		if (!(p->fields & d->bit))
+			continue;
+		printf("%s ", d->text);
+		switch (d->style) {
+		case TEXT_HEX: printf("0x%" PRIx64, v); break;
+		case TEXT_ASCTIME: print_asctime(v); break;
+		default: printf("%" PRIu64, v); break;
+		}
+		printf(" ");
 	}
-	if (f & PSAMPLE_FIELD_PROTO)
-		printf("protocol 0x%x ", p->proto);
 	if (p->nsid >= 0) /* only with --all-netns; last, so field positions do not move */
 		printf("nsid %" PRId32 " ", p->nsid);
-	if (o.verbose && (f & PSAMPLE_FIELD_DATA)) {
+	if (o.verbose && (p->fields & PSAMPLE_FIELD_DATA)) {
 		printf("data len %" PRIu32 "\n", p->data_len);
 		hexdump(p->data, p->data_len);
 	}
@@ -195,39 +314,25 @@ static void json_addr(const char *key, int af, const void *addr)
 
 static void json_tunnel(const struct psample_tunnel *t)
 {
-	uint32_t f = t->fields;
+	printf(",\"tunnel\":{\"fields\":%" PRIu32, t->fields);
+	for (size_t i = 0; i < sizeof tunnel_fields / sizeof tunnel_fields[0]; i++) {
+		const struct tunnel_field *d = &tunnel_fields[i];
+		const unsigned char *at = (const unsigned char *)t + d->offset;
+		const uint8_t *bytes;
 
-	printf(",\"tunnel\":{\"fields\":%" PRIu32, f);
-	if (f & PSAMPLE_TUNNEL_FIELD_ID)
-		json_u64("id", t->id);
-	if (f & PSAMPLE_TUNNEL_FIELD_IPV4_SRC)
-		json_addr("ipv4_src", AF_INET, t->ipv4_src);
-	if (f & PSAMPLE_TUNNEL_FIELD_IPV4_DST)
-		json_addr("ipv4_dst", AF_INET, t->ipv4_dst);
-	if (f & PSAMPLE_TUNNEL_FIELD_IPV6_SRC)
-		json_addr("ipv6_src", AF_INET6, t->ipv6_src);
-	if (f & PSAMPLE_TUNNEL_FIELD_IPV6_DST)
-		json_addr("ipv6_dst", AF_INET6, t->ipv6_dst);
-	if (f & PSAMPLE_TUNNEL_FIELD_TOS)
-		json_u64("tos", t->tos);
-	if (f & PSAMPLE_TUNNEL_FIELD_TTL)
-		json_u64("ttl", t->ttl);
-	if (f & PSAMPLE_TUNNEL_FIELD_TP_SRC)
-		json_u64("tp_src", t->tp_src);
-	if (f & PSAMPLE_TUNNEL_FIELD_TP_DST)
-		json_u64("tp_dst", t->tp_dst);
-	if (f & PSAMPLE_TUNNEL_FIELD_DONT_FRAGMENT)
-		printf(",\"dont_fragment\":true");
-	if (f & PSAMPLE_TUNNEL_FIELD_CSUM)
-		printf(",\"csum\":true");
-	if (f & PSAMPLE_TUNNEL_FIELD_OAM)
-		printf(",\"oam\":true");
-	if (f & PSAMPLE_TUNNEL_FIELD_IPV4_INFO_BRIDGE)
-		printf(",\"ipv4_info_bridge\":true");
-	if (f & PSAMPLE_TUNNEL_FIELD_GENEVE_OPTS)
-		json_hex("geneve_opts", t->geneve_opts, t->geneve_opts_len);
-	if (f & PSAMPLE_TUNNEL_FIELD_ERSPAN_OPTS)
-		json_hex("erspan_opts", t->erspan_opts, t->erspan_opts_len);
+		if (!(t->fields & d->bit))
+			continue;
+		switch (d->style) {
+		case TUN_NUM: json_u64(d->json, member_value(t, d->offset, d->size)); break;
+		case TUN_IPV4: json_addr(d->json, AF_INET, at); break;
+		case TUN_IPV6: json_addr(d->json, AF_INET6, at); break;
+		case TUN_FLAG: printf(",\"%s\":true", d->json); break;
+		case TUN_HEX:
+			memcpy(&bytes, at, sizeof bytes);
+			json_hex(d->json, bytes, (uint32_t)member_value(t, d->len_offset, sizeof(uint32_t)));
+			break;
+		}
+	}
 	printf("}");
 }
 
@@ -241,34 +346,18 @@ static void print_json(const struct psample_packet *p)
 	json_u64("flags", p->flags);
 	printf(",\"nsid\":%" PRId32, p->nsid);
 	json_u64("sender_portid", p->sender_portid);
-	if (f & PSAMPLE_FIELD_SAMPLE_GROUP)
-		json_u64("group", p->group);
-	if (f & PSAMPLE_FIELD_GROUP_SEQ)
-		json_u64("seq", p->group_seq);
-	if (f & PSAMPLE_FIELD_GROUP_REFCOUNT)
-		json_u64("refcount", p->group_refcount);
-	if (f & PSAMPLE_FIELD_SAMPLE_RATE) {
-		json_u64("rate", p->rate);
-		json_u64("effective_rate", psample_effective_rate(p));
+	for (int id = 0; id < N_FIELDS; id++) {
+		const struct field *d = &fields[id];
+
+		if (f & d->bit)
+			json_u64(d->json, member_value(p, d->offset, d->size));
+		if (id == F_RATE) { /* what the rate means, next to it */
+			if (f & PSAMPLE_FIELD_SAMPLE_RATE)
+				json_u64("effective_rate", psample_effective_rate(p));
+			if (f & PSAMPLE_FIELD_SAMPLE_PROBABILITY)
+				printf(",\"rate_is_probability\":true");
+		}
 	}
-	if (f & PSAMPLE_FIELD_SAMPLE_PROBABILITY)
-		printf(",\"rate_is_probability\":true");
-	if (f & PSAMPLE_FIELD_IIFINDEX)
-		json_u64("in_ifindex", p->iifindex);
-	if (f & PSAMPLE_FIELD_OIFINDEX)
-		json_u64("out_ifindex", p->oifindex);
-	if (f & PSAMPLE_FIELD_ORIGSIZE)
-		json_u64("origsize", p->orig_size);
-	if (f & PSAMPLE_FIELD_OUT_TC)
-		json_u64("out_tc", p->out_tc);
-	if (f & PSAMPLE_FIELD_OUT_TC_OCC)
-		json_u64("out_tc_occ", p->out_tc_occ);
-	if (f & PSAMPLE_FIELD_LATENCY)
-		json_u64("latency_ns", p->latency_ns);
-	if (f & PSAMPLE_FIELD_TIMESTAMP)
-		json_u64("timestamp_ns", p->timestamp_ns);
-	if (f & PSAMPLE_FIELD_PROTO)
-		json_u64("protocol", p->proto);
 	if (f & PSAMPLE_FIELD_USER_COOKIE)
 		json_hex("cookie", p->user_cookie, p->user_cookie_len);
 	if (f & PSAMPLE_FIELD_TUNNEL)
@@ -283,6 +372,7 @@ static void print_json(const struct psample_packet *p)
 
 /* ---- pcap ---- */
 
+#if PSAMPLE_TOOL_PCAP
 /* One Ethernet frame per sample: caplen = what was sampled, len = the original length, and the
  * kernel's timestamp (the receive time on kernels before 5.13, which send none). */
 static int write_pcap(pcap_dumper_t *d, const struct psample_packet *p)
@@ -303,6 +393,17 @@ static int write_pcap(pcap_dumper_t *d, const struct psample_packet *p)
 	pcap_dump((u_char *)d, &h, p->data ? p->data : (const u_char *)"");
 	return pcap_dump_flush(d); /* each packet reaches a reader (tcpdump -r -) at once */
 }
+#else
+/* Without libpcap there is no writer: main() refuses --write before this is reached. */
+typedef struct pcap_dumper pcap_dumper_t;
+
+static int write_pcap(pcap_dumper_t *d, const struct psample_packet *p)
+{
+	(void)d;
+	(void)p;
+	return -1;
+}
+#endif
 
 /* ---- commands ---- */
 
@@ -345,23 +446,23 @@ static int list_groups(void)
 	return 0;
 }
 
+/* One line, "psample: name=value ...", written at once (stderr is unbuffered). */
 static void print_stats(const struct psample_sub *sub)
 {
 	struct psample_stats st;
+	char line[1024];
+	size_t used;
 	int rc = psample_stats(sub, &st, sizeof st);
 
 	if (rc < 0) {
 		fail("stats", rc);
 		return;
 	}
-	fprintf(stderr,
-		"psample: delivered=%" PRIu64 " kernel_drops=%" PRIu64 " seq_gaps=%" PRIu64
-		" truncated=%" PRIu64 " decode_errors=%" PRIu64 " enobufs=%" PRIu64
-		" rejected_userspace=%" PRIu64 " config_events=%" PRIu64 " family_removed=%" PRIu64
-		" resubscribed=%" PRIu64 " rcvbuf=%" PRIu32 " groups_tracked=%" PRIu32 "\n",
-		st.delivered, st.kernel_drops, st.seq_gaps, st.truncated, st.decode_errors, st.enobufs,
-		st.rejected_userspace, st.config_events, st.family_removed, st.resubscribed, st.rcvbuf,
-		st.groups_tracked);
+	used = (size_t)snprintf(line, sizeof line, "psample:");
+	for (size_t i = 0; i < sizeof counters / sizeof counters[0] && used < sizeof line; i++)
+		used += (size_t)snprintf(line + used, sizeof line - used, " %s=%" PRIu64, counters[i].name,
+					 member_value(&st, counters[i].offset, counters[i].size));
+	fprintf(stderr, "%s\n", line);
 }
 
 /* Monitor or write until a signal, an error, or --count records. */
@@ -375,7 +476,9 @@ static int run(const uint32_t *groups, uint32_t n_groups)
 		.groups = n_groups ? groups : NULL,
 		.n_groups = n_groups,
 	};
+#if PSAMPLE_TOOL_PCAP
 	pcap_t *dead = NULL;
+#endif
 	pcap_dumper_t *dumper = NULL;
 	struct psample_sub *sub;
 	int rc;
@@ -407,6 +510,7 @@ static int run(const uint32_t *groups, uint32_t n_groups)
 	if (rc < 0)
 		return fail("subscribe", rc);
 
+#if PSAMPLE_TOOL_PCAP
 	if (o.mode == MODE_WRITE) {
 		dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, SNAPLEN,
 							    PCAP_TSTAMP_PRECISION_NANO);
@@ -419,6 +523,7 @@ static int run(const uint32_t *groups, uint32_t n_groups)
 			return 1;
 		}
 	}
+#endif
 
 	struct psample_packet pkts[64];
 	struct pollfd pfd = { .fd = psample_fd(sub), .events = POLLIN };
@@ -474,10 +579,12 @@ static int run(const uint32_t *groups, uint32_t n_groups)
 	}
 	if (o.stats)
 		print_stats(sub);
+#if PSAMPLE_TOOL_PCAP
 	if (dumper) {
 		pcap_dump_close(dumper);
 		pcap_close(dead);
 	}
+#endif
 	psample_close(sub);
 	return status;
 }
@@ -559,6 +666,10 @@ int main(int argc, char **argv)
 		return usage_error("cannot use both --no-sample and --no-config");
 	if (o.mode == MODE_WRITE && (o.verbose || o.json))
 		return usage_error("--write takes neither --verbose nor --json");
+	if (o.mode == MODE_WRITE && !PSAMPLE_TOOL_PCAP) {
+		fprintf(stderr, "psample: --write: this psample was built without libpcap (make PCAP=yes)\n");
+		return 1;
+	}
 
 	if (o.mode == MODE_LIST)
 		return list_groups();

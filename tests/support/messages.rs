@@ -1,6 +1,5 @@
 //! Builds psample messages byte for byte the way `net/psample/psample.c` does, for the decoder
 //! tests, the property tests, the benchmark and the fuzz seeds.
-#![allow(dead_code)] // each user takes a different part
 #![allow(clippy::option_map_unit_fn)] // `v.map(|v| put(v))` reads as "emit when present"
 
 use psample::uapi::{attr as a, cmd, tunnel_attr as t};
