@@ -153,7 +153,8 @@ fn every_export_carries_its_version() {
     let mut nodes = Vec::new();
     for line in syms.lines() {
         let cols: Vec<&str> = line.split_whitespace().collect();
-        if cols.len() < 8 || !cols[0].ends_with(':') || cols[6] == "UND" || cols[4] == "LOCAL" {
+        let is_entry = cols.first().and_then(|c| c.strip_suffix(':')).is_some_and(|n| n.parse::<u32>().is_ok());
+        if !is_entry || cols.len() < 8 || cols[6] == "UND" || cols[4] == "LOCAL" {
             continue;
         }
         let name = cols[7];
