@@ -24,10 +24,17 @@ WARN      = -Wall -Wextra -Werror
 # Cargo honours CARGO_TARGET_DIR from the environment; follow it so both agree on the outputs.
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 RELEASE    := $(TARGET_DIR)/release
-LIB_SO     := $(RELEASE)/libpsample.so
 LIB_A      := $(RELEASE)/libpsample.a
-# Scratch outputs (examples, psample.pc); overridable so a test can keep the tree clean.
+# Scratch outputs (the shared library, examples, psample.pc); overridable so a test can keep the
+# tree clean.
 BUILDDIR   ?= build
+# The shared library everything links and `make install` installs: cargo's staticlib relinked with
+# the version script, so every psample_* symbol carries its ELF version (PSAMPLE_0.1, ...). rustc
+# cannot version its own cdylib (its anonymous export script conflicts with a version script:
+# abi/README.md), so target/release/libpsample.so is not used.
+LIB_DIR        := $(BUILDDIR)/lib
+LIB_SO         := $(LIB_DIR)/libpsample.so.$(VERSION)
+VERSION_SCRIPT := abi/libpsample.map
 
 # What the Rust staticlib needs from the system: `cargo rustc --release --lib --crate-type
 # staticlib -- --print native-static-libs` prints this list for linux-gnu targets.
@@ -57,17 +64,26 @@ endif
 TOOL     := $(BUILDDIR)/tools/psample
 EXAMPLES := $(BUILDDIR)/examples/psample-dump $(BUILDDIR)/examples/raii
 
-.PHONY: all lib tool examples install uninstall clean FORCE
+.PHONY: all lib tool examples install uninstall clean FORCE abi-check abi-bless
 
 all: lib tool examples
 
-# Cargo decides what is stale, so always ask it. The libpsample.so.$(SOMAJOR) link lets the
-# in-tree examples run: they record the SONAME and find it through their rpath.
-# (`&:`: one cargo run makes both.)
+# Cargo decides what is stale, so always ask it. The links are the installed ones: in-tree
+# programs link -lpsample from $(LIB_DIR), record the SONAME and find it through their rpath.
+# --whole-archive keeps every exported function; --gc-sections drops what they do not reach.
 lib: $(LIB_SO)
-$(LIB_SO) $(LIB_A) &: FORCE
+$(LIB_A): FORCE
 	$(CARGO) build --release
-	ln -sf libpsample.so $(RELEASE)/libpsample.so.$(SOMAJOR)
+
+$(LIB_SO): $(LIB_A) $(VERSION_SCRIPT)
+	@mkdir -p $(@D)
+	$(CC) -shared -o $@.tmp -Wl,--whole-archive $(LIB_A) -Wl,--no-whole-archive \
+		-Wl,--version-script=$(VERSION_SCRIPT) -Wl,-soname,libpsample.so.$(SOMAJOR) \
+		-Wl,--gc-sections -Wl,--no-undefined -Wl,--as-needed -Wl,-z,relro,-z,now -Wl,-z,noexecstack \
+		$(LDFLAGS) $(LIBS_PRIVATE)
+	mv -f $@.tmp $@
+	ln -sf libpsample.so.$(VERSION) $(@D)/libpsample.so.$(SOMAJOR)
+	ln -sf libpsample.so.$(SOMAJOR) $(@D)/libpsample.so
 
 tool: $(TOOL)
 examples: $(EXAMPLES)
@@ -77,30 +93,30 @@ $(BUILDDIR)/tools/pcap.choice: FORCE
 	@mkdir -p $(@D)
 	@echo '$(WITH_PCAP)' | cmp -s - $@ || echo '$(WITH_PCAP)' > $@
 
-# In-tree builds: linked against the cargo output, rpath to it, runnable without installing.
+# In-tree builds: linked against $(LIB_DIR), rpath to it, runnable without installing.
 $(BUILDDIR)/examples/psample-dump: examples-c/psample-dump.c include/psample.h $(LIB_SO)
 	@mkdir -p $(@D)
-	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include -o $@ $< -L $(RELEASE) -lpsample \
-		-Wl,-rpath,$(abspath $(RELEASE)) $(LDFLAGS)
+	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include -o $@ $< -L $(LIB_DIR) -lpsample \
+		-Wl,-rpath,$(abspath $(LIB_DIR)) $(LDFLAGS)
 
 $(TOOL): tools/psample/psample.c include/psample.h $(LIB_SO) $(BUILDDIR)/tools/pcap.choice
 	@mkdir -p $(@D)
-	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include $(TOOL_FLAGS) -o $@ $< -L $(RELEASE) -lpsample \
-		$(PCAP_LIBS) -Wl,-rpath,$(abspath $(RELEASE)) $(LDFLAGS)
+	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include $(TOOL_FLAGS) -o $@ $< -L $(LIB_DIR) -lpsample \
+		$(PCAP_LIBS) -Wl,-rpath,$(abspath $(LIB_DIR)) $(LDFLAGS)
 
 $(BUILDDIR)/examples/raii: examples-c/raii.cpp include/psample.h $(LIB_SO)
 	@mkdir -p $(@D)
-	$(CXX) -std=c++17 $(WARN) $(CXXFLAGS) -I include -o $@ $< -L $(RELEASE) -lpsample \
-		-Wl,-rpath,$(abspath $(RELEASE)) $(LDFLAGS)
+	$(CXX) -std=c++17 $(WARN) $(CXXFLAGS) -I include -o $@ $< -L $(LIB_DIR) -lpsample \
+		-Wl,-rpath,$(abspath $(LIB_DIR)) $(LDFLAGS)
 
-# The installed psample is relinked for LIBDIR (the in-tree one points into target/): no
+# The installed psample is relinked for LIBDIR (the in-tree one points into $(LIB_DIR)): no
 # RUNPATH for the loader's own directories, else RUNPATH (not RPATH: LD_LIBRARY_PATH still wins).
 SYSTEM_LIBDIRS := /lib /lib64 /usr/lib /usr/lib64 /lib/%-linux-gnu /usr/lib/%-linux-gnu
 INSTALL_RPATH  := $(if $(filter $(SYSTEM_LIBDIRS),$(LIBDIR)),,-Wl,--enable-new-dtags,-rpath,$(LIBDIR))
 
 $(BUILDDIR)/install/psample: tools/psample/psample.c include/psample.h $(LIB_SO) FORCE
 	@mkdir -p $(@D)
-	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include $(TOOL_FLAGS) -o $@ $< -L $(RELEASE) -lpsample \
+	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include $(TOOL_FLAGS) -o $@ $< -L $(LIB_DIR) -lpsample \
 		$(PCAP_LIBS) $(INSTALL_RPATH) $(LDFLAGS)
 
 # Regenerated every time: it depends on PREFIX/LIBDIR/INCLUDEDIR of this invocation.
@@ -131,9 +147,48 @@ uninstall:
 
 # Only this Makefile's outputs: target/ is cargo's (`cargo clean`), and shared with other work.
 clean:
-	rm -rf $(BUILDDIR)/tools $(BUILDDIR)/examples $(BUILDDIR)/install $(BUILDDIR)/psample.pc $(RELEASE)/libpsample.so.$(SOMAJOR)
+	rm -rf $(LIB_DIR) $(BUILDDIR)/tools $(BUILDDIR)/examples $(BUILDDIR)/install $(BUILDDIR)/psample.pc $(BUILDDIR)/abi
 
 FORCE:
+
+# ABI baseline (libabigail: Debian abigail-tools). abidw describes the library from its DWARF (the
+# release profile keeps full debug info for it), abidiff compares that with the committed
+# abi/libpsample.abi and fails on any difference, printing its report. abi-bless records the
+# current ABI (abi/README.md); it refuses anything but additions unless ABI_BREAK=1.
+ABIDW        ?= abidw
+ABIDIFF      ?= abidiff
+ABI_BASELINE := abi/libpsample.abi
+ABI_SUPPR    := abi/libpsample.suppr
+ABI_ADDITIONS := abi/additions.suppr
+ABI_DUMP     := $(BUILDDIR)/abi/libpsample.abi
+ABIDW_FLAGS  := --no-corpus-path --no-comp-dir-path --no-show-locs --type-id-style hash --suppressions $(ABI_SUPPR)
+
+$(ABI_DUMP): $(LIB_SO) $(ABI_SUPPR)
+	@mkdir -p $(@D)
+	$(ABIDW) $(ABIDW_FLAGS) --out-file $@ $(LIB_SO)
+
+abi-check: $(ABI_DUMP)
+	@rc=0; $(ABIDIFF) --suppressions $(ABI_SUPPR) $(ABI_BASELINE) $(ABI_DUMP) || rc=$$?; \
+	if [ $$rc -ne 0 ]; then \
+		echo "abi-check: the library's ABI differs from $(ABI_BASELINE) (abidiff exit $$rc, report above)." >&2; \
+		echo "abi-check: an addition is recorded with 'make abi-bless' (abi/README.md); anything else is a break." >&2; \
+		exit 1; \
+	fi; echo "abi-check: the ABI matches $(ABI_BASELINE)"
+
+# Only additions are blessed: the diff must be empty once added functions (--no-added-syms) and
+# fields appended to size-passed structs (abi/additions.suppr) are left out. ABI_BREAK=1 blesses
+# anything (with a SONAME bump). abidiff's exit status: 1 error, 2 usage, 4 change, 8 incompatible.
+abi-bless: $(ABI_DUMP)
+	@if [ -f $(ABI_BASELINE) ] && [ "$(ABI_BREAK)" != 1 ]; then \
+		rc=0; $(ABIDIFF) --no-added-syms --suppressions $(ABI_SUPPR) --suppressions $(ABI_ADDITIONS) \
+			$(ABI_BASELINE) $(ABI_DUMP) || rc=$$?; \
+		if [ $$rc -ne 0 ]; then \
+			echo "abi-bless: refused: not only additions (abidiff exit $$rc, report above). A break needs a SONAME bump and ABI_BREAK=1." >&2; \
+			exit 1; \
+		fi; \
+	fi; \
+	$(ABIDIFF) --suppressions $(ABI_SUPPR) $(ABI_BASELINE) $(ABI_DUMP) || true; \
+	cp $(ABI_DUMP) $(ABI_BASELINE); echo "abi-bless: wrote $(ABI_BASELINE): commit it"
 
 # test/demo targets: see below
 
@@ -149,6 +204,7 @@ demo: deps all
 FUZZ_SECONDS ?= 60
 test: deps lint
 	cargo test
+	$(MAKE) abi-check
 	@if [ "$(FUZZ_SECONDS)" != 0 ]; then fuzz/run $(FUZZ_SECONDS); fi
 	$(MAKE) vm-test
 
@@ -179,7 +235,7 @@ lint:
 	@[ -n "$(SHELL_SCRIPTS)" ] || { echo "lint: no shell scripts found (needs git)" >&2; exit 1; }
 	shellcheck $(SHELL_SCRIPTS)
 	@mkdir -p $(BUILDDIR)/lint
-	sed -e 's|@PREFIX@|$(CURDIR)|g' -e 's|@LIBDIR@|$(abspath $(RELEASE))|g' \
+	sed -e 's|@PREFIX@|$(CURDIR)|g' -e 's|@LIBDIR@|$(abspath $(LIB_DIR))|g' \
 	    -e 's|@INCLUDEDIR@|$(CURDIR)/include|g' -e 's|@VERSION@|$(VERSION)|g' \
 	    -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|g' pkgconfig/psample.pc.in > $(BUILDDIR)/lint/psample.pc
 	cd bindings/go && $(GO_ENV) go vet ./...

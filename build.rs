@@ -11,6 +11,14 @@ fn main() {
     let minor = env::var("CARGO_PKG_VERSION_MINOR").expect("cargo sets the version");
     let patch = env::var("CARGO_PKG_VERSION_PATCH").expect("cargo sets the version");
 
+    // The C structs hold size_t and pointers, and their published sizes (PSAMPLE_PACKET_SIZE_V1, ...)
+    // are the LP64 ones: a 32-bit build would give C programs a different ABI under the same SONAME.
+    let pointer_width = env::var("CARGO_CFG_TARGET_POINTER_WIDTH").expect("cargo sets the target pointer width");
+    assert!(
+        pointer_width == "64",
+        "libpsample supports 64-bit targets only (its C structs hold size_t and pointers), not {pointer_width}-bit"
+    );
+
     // rustc sets no DT_SONAME on a cdylib (rust-lang/cargo#5045); this applies to the cdylib only.
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libpsample.so.{major}");
 
@@ -18,7 +26,11 @@ fn main() {
     config.after_includes = Some(format!(
         "\n#define PSAMPLE_VERSION_MAJOR {major}\n#define PSAMPLE_VERSION_MINOR {minor}\n#define PSAMPLE_VERSION_PATCH {patch}\n\n\
          #if defined(__GNUC__) || defined(__clang__)\n#define PSAMPLE_WARN_UNUSED __attribute__((warn_unused_result))\n\
-         #else\n#define PSAMPLE_WARN_UNUSED\n#endif\n"
+         #else\n#define PSAMPLE_WARN_UNUSED\n#endif\n\n\
+         /* 64-bit targets only: the structs hold size_t and pointers, and the PSAMPLE_*_SIZE_V1 sizes are\n   \
+         the LP64 ones. */\n\
+         #if defined(__SIZEOF_POINTER__) && (__SIZEOF_POINTER__ != 8 || __SIZEOF_SIZE_T__ != 8)\n\
+         #error \"libpsample supports 64-bit targets only (its structs hold size_t and pointers)\"\n#endif\n"
     ));
     cbindgen::Builder::new()
         .with_crate(&crate_dir)

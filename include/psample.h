@@ -18,6 +18,12 @@
 #define PSAMPLE_WARN_UNUSED
 #endif
 
+/* 64-bit targets only: the structs hold size_t and pointers, and the PSAMPLE_*_SIZE_V1 sizes are
+   the LP64 ones. */
+#if defined(__SIZEOF_POINTER__) && (__SIZEOF_POINTER__ != 8 || __SIZEOF_SIZE_T__ != 8)
+#error "libpsample supports 64-bit targets only (its structs hold size_t and pointers)"
+#endif
+
 
 // Return `-EAGAIN` from psample_recv() instead of blocking (the descriptor is also made
 // nonblocking). Poll psample_fd() for POLLIN.
