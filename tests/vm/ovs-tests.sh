@@ -31,7 +31,8 @@ FIFTH=858993459         # UINT32_MAX / 5: one in five
 FRAME_LEN=114
 TS_RE='(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ( [1-9]|[12][0-9]|3[01]) [0-2][0-9]:[0-5][0-9]:[0-6][0-9] [0-9]{4} [0-9]{9} nsec'
 
-dpctl() { python3 "$root/tests/vm/ovs_dp.py" "$@"; }
+# -S: no site module; Python's start-up is most of a case's time under TCG.
+dpctl() { python3 -S "$root/tests/vm/ovs_dp.py" "$@"; }
 
 # The kernel has OVS_ACTION_ATTR_PSAMPLE from 6.11 (aae0b82b46cb).
 kernel_has_ovs_psample() {
@@ -94,8 +95,7 @@ library_case() { # probability one-in-n frames [add-flow options]
     add_flow "$@" || return 1
     "$samples" check "$GROUP" "$DOMAIN" "$POINT" "$prob" "$one_in" ovs-a0 ovs-a1 ovs-b0 "$frames"
     local rc=$?
-    echo "  datapath: $(dpctl stats "$DP")"
-    dpctl del-flows "$DP"
+    dpctl del-flows "$DP" # prints the datapath's counters first
     return "$rc"
 }
 
@@ -116,7 +116,7 @@ case_cli() {
     cat "$w/text"; head -n 1 "$w/json"
     local i
     for i in 0 1 2 3 4; do "$samples" frame "$i"; done >"$w/frames"
-    check "--json: every field as OVS sends it" python3 - "$w/json" "$w/frames" "$GROUP" "$COOKIE" "$ALWAYS" 1 \
+    check "--json: every field as OVS sends it" python3 -S - "$w/json" "$w/frames" "$GROUP" "$COOKIE" "$ALWAYS" 1 \
         "$in_ifindex" "$t0" "$t1" "$FRAME_LEN" <<'EOF'
 import json, sys
 objs = [json.loads(l) for l in open(sys.argv[1])]
@@ -152,7 +152,7 @@ EOF
     kill -TERM "$json5"; wait "$json5"; check "--json (one in five): SIGTERM exits 0" [ $? -eq 0 ]
     dpctl del-flows "$DP"
     echo "  one in five: $(wc -l <"$w/json5") samples of 500 frames"
-    check "--json, one in five: rate $FIFTH, effective_rate 5, seq 0, 50..150 of 500" python3 - "$w/json5" "$FIFTH" <<'EOF'
+    check "--json, one in five: rate $FIFTH, effective_rate 5, seq 0, 50..150 of 500" python3 -S - "$w/json5" "$FIFTH" <<'EOF'
 import json, sys
 objs = [json.loads(l) for l in open(sys.argv[1])]
 assert 50 <= len(objs) <= 150, len(objs)  # mean 100, standard deviation 9

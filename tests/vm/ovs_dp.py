@@ -11,7 +11,7 @@ namespace (ovs-tests.sh). Message layouts: include/uapi/linux/openvswitch.h (6.1
           --psample with --probability P:  sample(P, [psample(GROUP, COOKIE)]), output(M)
           no --psample:                    output(M)
         Exit 0 when the kernel accepted it; 3 and "refused: errno N (NAME)" when it refused it.
-    ovs_dp.py del-flows DP                        deletes every flow
+    ovs_dp.py del-flows DP                        prints the counters (as stats), deletes every flow
     ovs_dp.py stats DP                            "hit H missed M lost L flows F"
     ovs_dp.py del-dp DP
 """
@@ -197,12 +197,12 @@ def main(argv):
             print(f"ovs_dp.py: flow refused: {e}")
             return 3
         print("ovs_dp.py: flow accepted")
-    elif cmd == "del-flows":
-        nl.request(nl.family("ovs_flow"), OVS_FLOW_CMD_DEL, 1, ovs_header(dp))
-    elif cmd == "stats":
+    elif cmd in ("stats", "del-flows"):
         reply = nl.request(nl.family("ovs_datapath"), OVS_DP_CMD_GET, 2, ovs_header(dp))
         hit, missed, lost, flows = struct.unpack_from("=QQQQ", parse_attrs(reply[8:])[OVS_DP_ATTR_STATS])
-        print(f"hit {hit} missed {missed} lost {lost} flows {flows}")
+        print(f"ovs_dp.py: datapath {argv[1]}: hit {hit} missed {missed} lost {lost} flows {flows}")
+        if cmd == "del-flows":
+            nl.request(nl.family("ovs_flow"), OVS_FLOW_CMD_DEL, 1, ovs_header(dp))
     elif cmd == "del-dp":
         nl.request(nl.family("ovs_datapath"), OVS_DP_CMD_DEL, 2, ovs_header(dp))
     else:
