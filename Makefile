@@ -214,9 +214,11 @@ vm-test: deps all
 	tests/vm/vm-run 6.1 tests/vm/kernel-tests.sh
 	tests/vm/vm-run 6.1 tests/vm/bindings-tests.sh
 	tests/vm/vm-run 6.1 tests/vm/cli-tests.sh
+	tests/vm/vm-run 6.1 tests/vm/ovs-tests.sh
 	tests/vm/vm-run 6.12 tests/vm/kernel-tests.sh
 	tests/vm/vm-run 6.12 tests/vm/bindings-tests.sh
 	tests/vm/vm-run 6.12 tests/vm/cli-tests.sh
+	tests/vm/vm-run 6.12 tests/vm/ovs-tests.sh
 
 # The receive benchmark in a VM (about 15-20 min): results in build/bench/, docs/benchmarks.{md,png}.
 bench: deps
