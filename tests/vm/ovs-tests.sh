@@ -17,7 +17,7 @@ set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 self="$root/tests/vm/ovs-tests.sh"
 # The psample CLI (its path is set here only).
-psample_cli=${PSAMPLE_CLI:-$root/build/examples/psample}
+psample_cli=${PSAMPLE_CLI:-$root/build/tools/psample}
 samples="$root/build/vm/ovs-samples"
 . "$root/tests/vm/lib.sh"
 
