@@ -229,8 +229,8 @@ pub unsafe extern "C" fn psample_decode(
 /// namespace, or in `opts->netns_fd`'s with `PSAMPLE_SUB_NETNS_FD` (other flags are ignored).
 /// Fills up to `n` entries of `info_size` bytes (pass `sizeof(struct psample_group_info)`; at
 /// least `PSAMPLE_GROUP_INFO_SIZE_V1`; each entry gets `min(info_size, its own size)` bytes, the
-/// rest of it zeroed) and
-/// stores the number of groups that exist in `*total` (may be NULL) so the array can be sized.
+/// rest of it zeroed) and stores the number of groups that exist in `*total` (may be NULL) so the
+/// array can be sized.
 /// Returns the number filled, or a negative errno (`-ENOENT`: psample not loaded).
 ///
 /// # Safety
@@ -342,8 +342,9 @@ pub unsafe extern "C" fn psample_effective_rate(pkt: *const psample_packet) -> u
 /// `*obs_domain_id` and `*obs_point_id`, in host order.
 ///
 /// Returns 0; `-ENOENT` when the packet's cookie is not exactly 8 bytes (absent, or another
-/// producer's cookie); `-EINVAL` for a NULL pointer (or a NULL `user_cookie` with
-/// `user_cookie_len` 8). The outputs are written only on success.
+/// producer's cookie; psample_strerror()'s text for `ENOENT` is about the module, check this
+/// code instead); `-EINVAL` for a NULL pointer (or a NULL `user_cookie` with `user_cookie_len`
+/// 8). The outputs are written only on success.
 ///
 /// Thread safety: reads only `*pkt`; any thread, as long as the packet's buffer is valid (until
 /// the next psample_recv() or psample_close() on the handle that filled it).

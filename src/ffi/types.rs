@@ -130,7 +130,8 @@ pub const PSAMPLE_GROUP_INFO_SIZE_V1: usize = 16;
 /// Size of the first published `struct psample_group_stats`.
 pub const PSAMPLE_GROUP_STATS_SIZE_V1: usize = 32;
 /// Largest struct size the library accepts from a caller (`opts.size`, `pkt_size`, stats,
-/// group-info and group-stats sizes): larger values are `-EINVAL`, so a garbage size is refused instead of read.
+/// group-info and group-stats sizes): larger values are `-EINVAL`, so a garbage size is refused
+/// instead of read.
 pub const PSAMPLE_MAX_STRUCT_SIZE: usize = 4096;
 /// Most groups `opts.groups` may list.
 pub const PSAMPLE_MAX_GROUPS: u32 = 1024;

@@ -143,7 +143,8 @@ class TunnelField(enum.IntFlag):
 
 # Limits of the options.
 # Largest struct size the library accepts from a caller (`opts.size`, `pkt_size`, stats,
-# group-info and group-stats sizes): larger values are `-EINVAL`, so a garbage size is refused instead of read.
+# group-info and group-stats sizes): larger values are `-EINVAL`, so a garbage size is refused
+# instead of read.
 MAX_STRUCT_SIZE = 4096
 # Most groups `opts.groups` may list.
 MAX_GROUPS = 1024
