@@ -58,10 +58,15 @@ RECORDS = {
                       "Loss accounting of a subscription (struct psample_stats)."),
     "psample_group_info": ("GroupInfo", "", "GroupInfo is one psample group from ListGroups.",
                            "One psample group from list_groups()."),
+    "psample_group_stats": ("GroupStats", "",
+                            "GroupStats is what a Sub received of one (namespace, group)\n"
+                            "(struct psample_group_stats).",
+                            "What a subscription received of one (namespace, group) (struct psample_group_stats)."),
 }
 # ctypes structure names (the binding passes these to the library); every public struct.
 CTYPES_NAMES = {"psample_opts": "_Opts", "psample_tunnel": "_Tunnel", "psample_packet": "_Packet",
-                "psample_stats": "_Stats", "psample_group_info": "_GroupInfo"}
+                "psample_stats": "_Stats", "psample_group_info": "_GroupInfo",
+                "psample_group_stats": "_GroupStats"}
 
 # Go spelling of header words (initialisms, run-together words); others are capitalized.
 GO_WORDS = {"ID": "ID", "TC": "TC", "TOS": "TOS", "TTL": "TTL", "TP": "TP", "OAM": "OAM", "FD": "FD",

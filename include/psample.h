@@ -186,8 +186,12 @@
 // Size of the first published `struct psample_group_info`.
 #define PSAMPLE_GROUP_INFO_SIZE_V1 16
 
-// Largest struct size the library accepts from a caller (`opts.size`, `pkt_size`, stats and
-// group-info sizes): larger values are `-EINVAL`, so a garbage size is refused instead of read.
+// Size of the first published `struct psample_group_stats`.
+#define PSAMPLE_GROUP_STATS_SIZE_V1 32
+
+// Largest struct size the library accepts from a caller (`opts.size`, `pkt_size`, stats,
+// group-info and group-stats sizes): larger values are `-EINVAL`, so a garbage size is refused
+// instead of read.
 #define PSAMPLE_MAX_STRUCT_SIZE 4096
 
 // Most groups `opts.groups` may list.
@@ -337,6 +341,13 @@ struct psample_packet {
   uint16_t proto;
   // Tunnel key; valid when `PSAMPLE_FIELD_TUNNEL` is set.
   struct psample_tunnel tunnel;
+  // Samples of this packet's (`nsid`, `group`) that this handle missed between the previous
+  // one it received and this one, by `group_seq`: 0 for the first sample of a group, for
+  // producers that always send 0 (OVS), for userspace senders, and from psample_decode().
+  // Their sum per group is psample_group_stats() `seq_lost`; over all groups, psample_stats()
+  // `seq_gaps`. (Appended after the first version: a caller whose `pkt_size` ends before it
+  // does not get it.)
+  uint64_t seq_lost;
 };
 
 // Loss accounting of one handle, from psample_stats().
@@ -384,6 +395,23 @@ struct psample_group_info {
   uint32_t reserved;
 };
 
+// What one handle received of one (namespace, group), from psample_group_stats().
+struct psample_group_stats {
+  // Samples of this group returned by psample_recv().
+  uint64_t delivered;
+  // Samples of this group missed, by its sequence numbers: the sum of the packets' `seq_lost`.
+  uint64_t seq_lost;
+  // Network namespace id the group's samples came from, -1 for the subscriber's own (as the
+  // packets' `nsid`).
+  int32_t nsid;
+  // Group number.
+  uint32_t group;
+  // `group_seq` of the last sample received from the kernel (0 when none carried one).
+  uint32_t last_seq;
+  // Zero.
+  uint32_t reserved;
+};
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -407,7 +435,7 @@ int psample_subscribe(struct psample_sub **out,
 
 // Receives up to `n` records into `pkts`, an array of `n` elements of `pkt_size` bytes each
 // (pass `sizeof(struct psample_packet)`; the library writes `min(pkt_size, its own size)` bytes
-// per element and leaves the rest of each element untouched).
+// per element and zeroes the rest of each element, so fields of a newer header read 0).
 //
 // Blocks until at least one record is queued, then takes what is queued, up to `n` (and the
 // handle's batch size), without blocking again. Returns the number of records filled (>= 1),
@@ -443,7 +471,8 @@ int psample_fd(const struct psample_sub *sub);
 void psample_close(struct psample_sub *sub);
 
 // Fills `*st` (`size` = `sizeof(struct psample_stats)`) with the handle's loss accounting. Writes
-// `min(size, its own size)` bytes and sets `st->size` to that when it fits. Returns 0, or
+// `min(size, its own size)` bytes, zeroes the rest of the caller's `size` bytes, and sets
+// `st->size` to the bytes it filled. Returns 0, or
 // `-EINVAL` for NULL pointers or `size` below `PSAMPLE_STATS_SIZE_V1`.
 //
 // # Safety
@@ -454,7 +483,8 @@ int psample_stats(const struct psample_sub *sub,
                   size_t size);
 
 // Decodes one netlink message (`len` bytes at `msg`, e.g. captured with nlmon) into `*pkt`
-// (`pkt_size` = `sizeof(struct psample_packet)`). Pointers in `*pkt` point into `msg`.
+// (`pkt_size` = `sizeof(struct psample_packet)`; `min(pkt_size, its own size)` bytes are written
+// and the rest of the caller's `pkt_size` bytes zeroed). Pointers in `*pkt` point into `msg`.
 //
 // Returns 0; `-EBADMSG` for a malformed message (short header, bad lengths, an attribute of the
 // wrong size); `-ENOMSG` for a netlink message that is not a sample or group event; `-EINVAL` for
@@ -472,8 +502,9 @@ int psample_decode(const void *msg,
 // Lists psample's groups (the kernel's `PSAMPLE_CMD_GET_GROUP` dump) in the caller's network
 // namespace, or in `opts->netns_fd`'s with `PSAMPLE_SUB_NETNS_FD` (other flags are ignored).
 // Fills up to `n` entries of `info_size` bytes (pass `sizeof(struct psample_group_info)`; at
-// least `PSAMPLE_GROUP_INFO_SIZE_V1`; each entry gets `min(info_size, its own size)` bytes) and
-// stores the number of groups that exist in `*total` (may be NULL) so the array can be sized.
+// least `PSAMPLE_GROUP_INFO_SIZE_V1`; each entry gets `min(info_size, its own size)` bytes, the
+// rest of it zeroed) and stores the number of groups that exist in `*total` (may be NULL) so the
+// array can be sized.
 // Returns the number filled, or a negative errno (`-ENOENT`: psample not loaded).
 //
 // # Safety
@@ -486,6 +517,31 @@ int psample_list_groups(const struct psample_opts *opts,
                         size_t info_size,
                         size_t *total);
 
+// Lists what this handle received per (namespace, group): samples delivered, samples missed by
+// the group's sequence numbers (`seq_lost`, the sum of the packets' `seq_lost`), and the last
+// sequence number. Fills up to `n` entries of `size` bytes (pass
+// `sizeof(struct psample_group_stats)`; at least `PSAMPLE_GROUP_STATS_SIZE_V1`; each entry gets
+// `min(size, its own size)` bytes, the rest of it zeroed) and stores the number of pairs followed
+// in `*total` (may be NULL) so the array can be sized. Pairs keep their order between calls
+// unless a new one appears. The handle follows at most 768 pairs (psample_stats()
+// `groups_tracked`); samples of others are neither listed nor counted as lost.
+//
+// Returns the number filled, or `-EINVAL` (NULL `sub`, NULL `out` with `n > 0`, `size` below
+// `PSAMPLE_GROUP_STATS_SIZE_V1` or above `PSAMPLE_MAX_STRUCT_SIZE`).
+//
+// Thread safety: one thread at a time per handle; not while another thread is inside
+// psample_recv() on the same handle (call it from the receiving thread, between receives).
+//
+// # Safety
+// `sub` must be NULL or a live handle used by one thread at a time; `out` must be NULL or point
+// to `n * size` writable bytes; `total` must be NULL or writable.
+PSAMPLE_WARN_UNUSED
+int psample_group_stats(const struct psample_sub *sub,
+                        struct psample_group_stats *out,
+                        size_t n,
+                        size_t size,
+                        size_t *total);
+
 // The sampling rate of `pkt` as "1 in N", whether the producer sent N or a probability
 // (`PSAMPLE_FIELD_SAMPLE_PROBABILITY`, then N = round(UINT32_MAX / rate)). 0 for NULL or a zero
 // probability.
@@ -493,6 +549,27 @@ int psample_list_groups(const struct psample_opts *opts,
 // # Safety
 // `pkt` must be NULL or point to a packet of at least `PSAMPLE_PACKET_SIZE_V1` bytes.
 uint32_t psample_effective_rate(const struct psample_packet *pkt);
+
+// Decodes the OVS local-sampling cookie of `pkt` (the `user_cookie` of samples from OVS's psample
+// action: the observation domain id then the observation point id, each big-endian) into
+// `*obs_domain_id` and `*obs_point_id`, in host order.
+//
+// Returns 0; `-ENOENT` when the packet's cookie is not exactly 8 bytes (absent, or another
+// producer's cookie; psample_strerror()'s text for `ENOENT` is about the module, check this
+// code instead); `-EINVAL` for a NULL pointer (or a NULL `user_cookie` with `user_cookie_len`
+// 8). The outputs are written only on success.
+//
+// Thread safety: reads only `*pkt`; any thread, as long as the packet's buffer is valid (until
+// the next psample_recv() or psample_close() on the handle that filled it).
+//
+// # Safety
+// `pkt` must be NULL or point to a packet of at least `PSAMPLE_PACKET_SIZE_V1` bytes whose
+// `user_cookie` points to `user_cookie_len` readable bytes; `obs_domain_id` and `obs_point_id`
+// must be NULL or writable.
+PSAMPLE_WARN_UNUSED
+int psample_ovs_cookie(const struct psample_packet *pkt,
+                       uint32_t *obs_domain_id,
+                       uint32_t *obs_point_id);
 
 // What an error code means and what to do about it. Accepts `-errno` or `errno`; never NULL;
 // the string is static.

@@ -36,5 +36,5 @@ pub use decode::{decode_message, DecodeError, RecordKind, Sample, Tunnel};
 pub use error::{Errno, Result};
 pub use netlink::GroupInfo;
 pub use options::Options;
-pub use stats::Stats;
+pub use stats::{GroupStats, Stats};
 pub use subscription::{list_groups, Subscription};

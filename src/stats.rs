@@ -50,13 +50,32 @@ macro_rules! define_stats {
 stats_fields!(define_stats);
 pub(crate) use stats_fields;
 
-/// Follows the last sequence number per (nsid, group) in a fixed table (no allocation per sample).
+/// What one handle saw of one (namespace, group): a row of [`SeqTracker`]'s table.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct GroupStats {
+    /// Namespace id the samples came from (-1: the subscriber's own namespace).
+    pub nsid: i32,
+    pub group: u32,
+    /// Samples of this pair handed to the caller.
+    pub delivered: u64,
+    /// Sum of the `seq_lost` of those samples.
+    pub seq_lost: u64,
+    /// `group_seq` of the last kernel sample that carried one.
+    pub last_seq: u32,
+    /// A kernel sample with a sequence number was seen (`last_seq` is meaningful).
+    pub seq_seen: bool,
+}
+
+/// Per-(nsid, group) delivery and loss, in a fixed open-addressing table allocated when the
+/// handle opens (no allocation per sample).
 pub struct SeqTracker {
-    slots: Vec<Option<(u64, u32)>>,
+    slots: Vec<Option<GroupStats>>,
     used: usize,
 }
 
-const TABLE_SIZE: usize = 1024; // power of two; gaps of at most 768 pairs are followed
+const TABLE_SIZE: usize = 1024; // power of two
+/// Pairs followed at most: the table stays at most 3/4 full so probes stay short.
+pub const MAX_TRACKED_GROUPS: usize = TABLE_SIZE * 3 / 4;
 
 impl Default for SeqTracker {
     fn default() -> Self {
@@ -65,36 +84,64 @@ impl Default for SeqTracker {
 }
 
 impl SeqTracker {
-    /// Records `seq` for `(nsid, group)` and returns how many samples are missing before it.
+    /// Records one delivered sample of `(nsid, group)` and returns how many samples of that pair
+    /// are missing before it, by `seq` (`None`: no usable sequence number, e.g. a userspace
+    /// sender or no `GROUP_SEQ`; the sample is counted, no loss is).
     ///
-    /// A number lower than or equal to the last one (a producer that always sends 0, like the OVS
-    /// psample action; a group created again; the kernel's unlocked counter repeating under load)
-    /// restarts the count without calling it a loss. Wrap-around at 2^32 is a plain step.
-    pub fn observe(&mut self, nsid: i32, group: u32, seq: u32) -> u64 {
+    /// The first numbered sample of a pair counts no loss. A number lower than or equal to the
+    /// last one (a producer that always sends 0, like the OVS psample action; a group created
+    /// again; the kernel's unlocked counter repeating under load) restarts the count without
+    /// calling it a loss. Wrap-around at 2^32 is a plain step.
+    pub fn observe(&mut self, nsid: i32, group: u32, seq: Option<u32>) -> u64 {
+        let Some(entry) = self.entry(nsid, group) else {
+            return 0; // table full: this pair is not followed
+        };
+        entry.delivered += 1;
+        let Some(seq) = seq else {
+            return 0;
+        };
+        let lost = if entry.seq_seen {
+            let step = seq.wrapping_sub(entry.last_seq);
+            if step == 0 || step >= 1 << 31 {
+                0
+            } else {
+                u64::from(step - 1)
+            }
+        } else {
+            0
+        };
+        entry.last_seq = seq;
+        entry.seq_seen = true;
+        entry.seq_lost += lost;
+        lost
+    }
+
+    /// The row of `(nsid, group)`, created if there is room.
+    fn entry(&mut self, nsid: i32, group: u32) -> Option<&mut GroupStats> {
         let key = (u64::from(nsid as u32) << 32) | u64::from(group);
         let mut i = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54) as usize & (TABLE_SIZE - 1);
         loop {
-            match &mut self.slots[i] {
-                Some((k, last)) if *k == key => {
-                    let step = seq.wrapping_sub(*last);
-                    *last = seq;
-                    return if step == 0 || step >= 1 << 31 { 0 } else { u64::from(step - 1) };
-                }
+            match self.slots[i] {
+                Some(g) if g.nsid == nsid && g.group == group => break,
                 Some(_) => i = (i + 1) & (TABLE_SIZE - 1),
+                None if self.used >= MAX_TRACKED_GROUPS => return None,
                 None => {
-                    if self.used >= TABLE_SIZE * 3 / 4 {
-                        return 0; // table full: this pair's gaps are not counted
-                    }
-                    self.slots[i] = Some((key, seq));
+                    self.slots[i] = Some(GroupStats { nsid, group, ..GroupStats::default() });
                     self.used += 1;
-                    return 0;
+                    break;
                 }
             }
         }
+        self.slots[i].as_mut()
     }
 
     pub fn tracked(&self) -> u32 {
         self.used as u32
+    }
+
+    /// The rows, in table order (stable while no pair is added).
+    pub fn groups(&self) -> impl Iterator<Item = &GroupStats> {
+        self.slots.iter().flatten()
     }
 }
 
@@ -105,38 +152,60 @@ mod tests {
     #[test]
     fn counts_gaps_per_group_and_namespace() {
         let mut t = SeqTracker::default();
-        assert_eq!(t.observe(-1, 7, 10), 0);
-        assert_eq!(t.observe(-1, 7, 11), 0);
-        assert_eq!(t.observe(-1, 7, 15), 3);
-        assert_eq!(t.observe(-1, 8, 100), 0);
-        assert_eq!(t.observe(3, 7, 1), 0);
-        assert_eq!(t.observe(-1, 7, 16), 0);
+        assert_eq!(t.observe(-1, 7, Some(10)), 0);
+        assert_eq!(t.observe(-1, 7, Some(11)), 0);
+        assert_eq!(t.observe(-1, 7, Some(15)), 3);
+        assert_eq!(t.observe(-1, 8, Some(100)), 0);
+        assert_eq!(t.observe(3, 7, Some(1)), 0);
+        assert_eq!(t.observe(-1, 7, Some(16)), 0);
+        assert_eq!(t.observe(-1, 8, Some(103)), 2);
+        assert_eq!(t.observe(-1, 8, None), 0, "a sample without a number is counted, no loss");
         assert_eq!(t.tracked(), 3);
+        let mut rows: Vec<GroupStats> = t.groups().copied().collect();
+        rows.sort_by_key(|g| (g.nsid, g.group));
+        let row = |nsid, group, delivered, seq_lost, last_seq| GroupStats {
+            nsid,
+            group,
+            delivered,
+            seq_lost,
+            last_seq,
+            seq_seen: true,
+        };
+        assert_eq!(rows, vec![row(-1, 7, 4, 3, 16), row(-1, 8, 3, 2, 103), row(3, 7, 1, 0, 1)]);
+    }
+
+    #[test]
+    fn a_pair_first_seen_without_a_number_counts_no_loss_at_its_first_number() {
+        let mut t = SeqTracker::default();
+        assert_eq!(t.observe(-1, 5, None), 0);
+        assert_eq!(t.observe(-1, 5, Some(40)), 0);
+        assert_eq!(t.observe(-1, 5, Some(42)), 1);
     }
 
     #[test]
     fn wraps_and_tolerates_constant_or_backward_numbers() {
         let mut t = SeqTracker::default();
-        t.observe(-1, 1, u32::MAX - 1);
-        assert_eq!(t.observe(-1, 1, u32::MAX), 0);
-        assert_eq!(t.observe(-1, 1, 0), 0);
-        assert_eq!(t.observe(-1, 1, 2), 1);
+        t.observe(-1, 1, Some(u32::MAX - 1));
+        assert_eq!(t.observe(-1, 1, Some(u32::MAX)), 0);
+        assert_eq!(t.observe(-1, 1, Some(0)), 0);
+        assert_eq!(t.observe(-1, 1, Some(2)), 1);
         let mut ovs = SeqTracker::default();
         for _ in 0..5 {
-            assert_eq!(ovs.observe(-1, 9, 0), 0);
+            assert_eq!(ovs.observe(-1, 9, Some(0)), 0);
         }
-        assert_eq!(t.observe(-1, 1, 1), 0); // backwards: restart, not a loss
-        assert_eq!(t.observe(-1, 1, 2), 0);
+        assert_eq!(t.observe(-1, 1, Some(1)), 0); // backwards: restart, not a loss
+        assert_eq!(t.observe(-1, 1, Some(2)), 0);
     }
 
     #[test]
     fn a_full_table_stops_tracking_new_pairs() {
         let mut t = SeqTracker::default();
         for g in 0..2000 {
-            t.observe(-1, g, 0);
+            t.observe(-1, g, Some(0));
         }
-        assert_eq!(t.tracked() as usize, TABLE_SIZE * 3 / 4);
-        assert_eq!(t.observe(-1, 1999, 5), 0, "an untracked pair counts no gap");
-        assert_eq!(t.observe(-1, 0, 5), 4, "a tracked pair still does");
+        assert_eq!(t.tracked() as usize, MAX_TRACKED_GROUPS);
+        assert_eq!(t.groups().count(), MAX_TRACKED_GROUPS);
+        assert_eq!(t.observe(-1, 1999, Some(5)), 0, "an untracked pair counts no gap");
+        assert_eq!(t.observe(-1, 0, Some(5)), 4, "a tracked pair still does");
     }
 }

@@ -8,7 +8,7 @@ use crate::error::{Errno, Result};
 use crate::netlink::{control, netns, PsampleIds, SampleSocket};
 use crate::options::{self, Options};
 use crate::recv::RecvBuffers;
-use crate::stats::{SeqTracker, Stats};
+use crate::stats::{GroupStats, SeqTracker, Stats};
 use crate::uapi::{self, ctrl};
 
 pub struct Subscription {
@@ -55,6 +55,11 @@ impl Subscription {
         st.rcvbuf = self.sock.rcvbuf().unwrap_or(0);
         st.groups_tracked = self.seq.tracked();
         st
+    }
+
+    /// Delivery and loss per (nsid, group) seen so far, in a stable order.
+    pub fn group_stats(&self) -> impl Iterator<Item = &GroupStats> {
+        self.seq.groups()
     }
 
     /// Receives up to `max` records, calling `each` for every one, and returns how many.
@@ -121,9 +126,10 @@ impl Subscription {
                         continue;
                     }
                     self.stats.delivered += 1;
-                    if meta.sender_portid == 0 && sample.has(uapi::attr::GROUP_SEQ) {
-                        self.stats.seq_gaps += self.seq.observe(sample.nsid, sample.group, sample.group_seq);
-                    }
+                    let seq =
+                        (meta.sender_portid == 0 && sample.has(uapi::attr::GROUP_SEQ)).then_some(sample.group_seq);
+                    sample.seq_lost = self.seq.observe(sample.nsid, sample.group, seq);
+                    self.stats.seq_gaps += sample.seq_lost;
                 } else {
                     if !self.opts.config_events {
                         continue;

@@ -13,12 +13,14 @@ use std::process::{Command, Output};
 mod support;
 use support::{files_under, make, run, run_ok, target_dir, text, ROOT, VERSION};
 
-const EXPORTS: [&str; 10] = [
+const EXPORTS: [&str; 12] = [
     "psample_close",
     "psample_decode",
     "psample_effective_rate",
     "psample_fd",
+    "psample_group_stats",
     "psample_list_groups",
+    "psample_ovs_cookie",
     "psample_recv",
     "psample_stats",
     "psample_strerror",

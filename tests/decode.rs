@@ -3,7 +3,7 @@
 mod support;
 
 use psample::decode::attrs::Attrs;
-use psample::decode::{decode_tunnel, effective_rate, repair_truncated, DecodeError, RecordKind};
+use psample::decode::{decode_tunnel, effective_rate, ovs_cookie, repair_truncated, DecodeError, RecordKind};
 use psample::uapi::{attr as a, cmd, tunnel_attr as t};
 use psample::{decode_message, Sample};
 use support::messages::*;
@@ -504,5 +504,21 @@ fn fuzz_seeds_are_current() {
         }
         let committed = std::fs::read(&path).unwrap_or_default();
         assert!(committed == bytes, "{path} is stale: run `PSAMPLE_BLESS=1 cargo test --test decode`");
+    }
+}
+
+#[test]
+fn ovs_cookie_is_two_big_endian_ids_of_an_eight_byte_cookie() {
+    // OVS's psample action: USER_COOKIE = obs_domain_id, obs_point_id, each in network order.
+    let mut m = Msg::sample();
+    m.u32(a::SAMPLE_GROUP, 10);
+    m.put(a::USER_COOKIE, &[0x00, 0x00, 0x00, 0x2a, 0xde, 0xad, 0xbe, 0xef]);
+    let buf = m.finish();
+    let s = decode(&buf);
+    assert_eq!(ovs_cookie(s.user_cookie), Some((42, 0xdead_beef)));
+    assert_eq!(ovs_cookie(&[0xff; 8]), Some((u32::MAX, u32::MAX)));
+    assert_eq!(ovs_cookie(&[0, 0, 0, 1, 0, 0, 0, 2]), Some((1, 2)));
+    for len in [0, 1, 4, 7, 9, 16] {
+        assert_eq!(ovs_cookie(&vec![1; len]), None, "a {len}-byte cookie is not OVS's");
     }
 }

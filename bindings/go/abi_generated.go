@@ -339,6 +339,13 @@ type Packet struct {
 	Proto uint16
 	// Tunnel key; valid when `PSAMPLE_FIELD_TUNNEL` is set.
 	Tunnel *Tunnel
+	// Samples of this packet's (`nsid`, `group`) that this handle missed between the previous
+	// one it received and this one, by `group_seq`: 0 for the first sample of a group, for
+	// producers that always send 0 (OVS), for userspace senders, and from psample_decode().
+	// Their sum per group is psample_group_stats() `seq_lost`; over all groups, psample_stats()
+	// `seq_gaps`. (Appended after the first version: a caller whose `pkt_size` ends before it
+	// does not get it.)
+	SeqLost uint64
 }
 
 // packetFromC copies a struct psample_packet into Go memory.
@@ -363,6 +370,7 @@ func packetFromC(c *C.struct_psample_packet) Packet {
 	r.NSID = int32(c.nsid)
 	r.OutTC = uint16(c.out_tc)
 	r.Proto = uint16(c.proto)
+	r.SeqLost = uint64(c.seq_lost)
 	if r.Fields&FieldTunnel != 0 {
 		tunnel := tunnelFromC(&c.tunnel)
 		r.Tunnel = &tunnel
@@ -435,5 +443,32 @@ func groupInfoFromC(c *C.struct_psample_group_info) GroupInfo {
 	r.Group = uint32(c.group)
 	r.Refcount = uint32(c.refcount)
 	r.NextSeq = uint32(c.next_seq)
+	return r
+}
+
+// GroupStats is what a Sub received of one (namespace, group)
+// (struct psample_group_stats).
+type GroupStats struct {
+	// Samples of this group returned by psample_recv().
+	Delivered uint64
+	// Samples of this group missed, by its sequence numbers: the sum of the packets' `seq_lost`.
+	SeqLost uint64
+	// Network namespace id the group's samples came from, -1 for the subscriber's own (as the
+	// packets' `nsid`).
+	NSID int32
+	// Group number.
+	Group uint32
+	// `group_seq` of the last sample received from the kernel (0 when none carried one).
+	LastSeq uint32
+}
+
+// groupStatsFromC copies a struct psample_group_stats into Go memory.
+func groupStatsFromC(c *C.struct_psample_group_stats) GroupStats {
+	var r GroupStats
+	r.Delivered = uint64(c.delivered)
+	r.SeqLost = uint64(c.seq_lost)
+	r.NSID = int32(c.nsid)
+	r.Group = uint32(c.group)
+	r.LastSeq = uint32(c.last_seq)
 	return r
 }

@@ -5,7 +5,9 @@ mod sample;
 mod tunnel;
 
 pub use attrs::DecodeError;
-pub use sample::{decode_message, decode_split, effective_rate, split_header, RecordKind, Sample};
+pub use sample::{
+    decode_message, decode_split, effective_rate, ovs_cookie, split_header, RecordKind, Sample, OVS_COOKIE_LEN,
+};
 pub use tunnel::{decode_tunnel, Tunnel};
 
 /// Makes a datagram that was cut by a too-small buffer decodable: a cut DATA or USER_COOKIE is

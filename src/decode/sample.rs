@@ -45,6 +45,9 @@ pub struct Sample<'a> {
     pub sender_portid: u32,
     /// The datagram did not fit the receive buffer (never expected: buffers hold the largest sample).
     pub truncated: bool,
+    /// Samples of this (nsid, group) missed between the previous one the subscription received
+    /// and this one, by `group_seq` (set by the subscription; 0 from `decode_message`).
+    pub seq_lost: u64,
 }
 
 impl Default for Sample<'_> {
@@ -70,6 +73,7 @@ impl Default for Sample<'_> {
             nsid: -1,
             sender_portid: 0,
             truncated: false,
+            seq_lost: 0,
         }
     }
 }
@@ -96,6 +100,18 @@ pub fn effective_rate(rate: u32, is_probability: bool) -> u32 {
     }
     let n = (u64::from(u32::MAX) + u64::from(rate) / 2) / u64::from(rate);
     n.clamp(1, u64::from(u32::MAX)) as u32
+}
+
+/// Length of the OVS local-sampling cookie: observation domain id then observation point id.
+pub const OVS_COOKIE_LEN: usize = 8;
+
+/// The OVS local-sampling cookie (the psample action's user cookie, `struct psample_metadata`'s
+/// two 32-bit ids in network order, as OVS writes them) as `(obs_domain_id, obs_point_id)` in
+/// host order. `None` unless the cookie is exactly [`OVS_COOKIE_LEN`] bytes.
+pub fn ovs_cookie(user_cookie: &[u8]) -> Option<(u32, u32)> {
+    let bytes: [u8; OVS_COOKIE_LEN] = user_cookie.try_into().ok()?;
+    let [d0, d1, d2, d3, p0, p1, p2, p3] = bytes;
+    Some((u32::from_be_bytes([d0, d1, d2, d3]), u32::from_be_bytes([p0, p1, p2, p3])))
 }
 
 /// The netlink and genetlink headers of a message: `(nlmsg_type, genl cmd, message bytes)`.

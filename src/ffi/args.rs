@@ -112,16 +112,19 @@ pub unsafe fn read_extensible<T: Copy>(ptr: *const u8, size: usize, v1: usize) -
     Ok(value)
 }
 
-/// Writes the first `min(size, sizeof T)` bytes of `value` to `dst`; the caller's bytes past that
-/// are left untouched.
+/// Writes a struct to a caller's `size`-byte buffer: the first `min(size, sizeof T)` bytes of
+/// `value`, then zeroes up to `size`, so a caller built against a newer header reads zero (its
+/// "absent") in the fields this library does not know.
 ///
 /// # Safety
 /// `dst` must be valid for writes of `size` bytes.
-pub unsafe fn write_prefix<T>(value: &T, dst: *mut u8, size: usize) {
+pub unsafe fn write_extensible<T>(value: &T, dst: *mut u8, size: usize) {
     let n = size.min(size_of::<T>());
     // SAFETY: `value` is readable for size_of::<T>() >= n bytes and `dst` writable for size >= n
     // bytes (caller contract); a Rust local and the caller's buffer do not overlap.
     unsafe { std::ptr::copy_nonoverlapping((value as *const T).cast::<u8>(), dst, n) };
+    // SAFETY: bytes n..size are inside the caller's `size` writable bytes.
+    unsafe { std::ptr::write_bytes(dst.add(n), 0, size - n) };
 }
 
 #[cfg(test)]
@@ -149,6 +152,20 @@ mod tests {
             assert!(in_array(buf.as_ptr(), 5, 4).is_err());
             assert_eq!(in_array(buf.as_ptr(), 4, 4), Ok(vec![0; 4]));
         }
+    }
+
+    #[test]
+    fn writes_cut_to_the_callers_size_and_zero_past_ours() {
+        let value: [u32; 2] = [0x1111_1111, 0x2222_2222];
+        let mut bigger = [0xaau8; 16];
+        // SAFETY: `bigger` holds 16 writable bytes.
+        unsafe { write_extensible(&value, bigger.as_mut_ptr(), 16) };
+        assert_eq!(&bigger[..8], &[0x11, 0x11, 0x11, 0x11, 0x22, 0x22, 0x22, 0x22]);
+        assert_eq!(&bigger[8..], &[0; 8], "the caller's bytes past ours read zero");
+        let mut smaller = [0xaau8; 6];
+        // SAFETY: `smaller` holds 6 writable bytes.
+        unsafe { write_extensible(&value, smaller.as_mut_ptr(), 4) };
+        assert_eq!(smaller, [0x11, 0x11, 0x11, 0x11, 0xaa, 0xaa], "nothing past the caller's size");
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! Conversions between the C structs and the safe core's types.
 
 use super::types::*;
-use crate::decode::{effective_rate, Sample, Tunnel};
+use crate::decode::{Sample, Tunnel};
 use crate::error::{Errno, Result};
 use crate::options::Options;
-use crate::stats::{stats_fields, Stats};
+use crate::stats::{stats_fields, GroupStats, Stats};
 use crate::GroupInfo;
 
 fn ptr_or_null(s: &[u8]) -> *const u8 {
@@ -66,11 +66,8 @@ pub fn packet_to_c(s: &Sample<'_>) -> psample_packet {
         out_tc: s.out_tc,
         proto: s.proto,
         tunnel: tunnel_to_c(&s.tunnel),
+        seq_lost: s.seq_lost,
     }
-}
-
-pub fn effective_rate_of(p: &psample_packet) -> u32 {
-    effective_rate(p.rate, p.fields & PSAMPLE_FIELD_SAMPLE_PROBABILITY != 0)
 }
 
 /// Turns a `psample_opts` (already copied in, zero-extended) into core options; `groups` is the
@@ -115,4 +112,15 @@ stats_fields!(define_stats_to_c);
 
 pub fn group_to_c(g: &GroupInfo) -> psample_group_info {
     psample_group_info { group: g.group, refcount: g.refcount, next_seq: g.next_seq, reserved: 0 }
+}
+
+pub fn group_stats_to_c(g: &GroupStats) -> psample_group_stats {
+    psample_group_stats {
+        delivered: g.delivered,
+        seq_lost: g.seq_lost,
+        nsid: g.nsid,
+        group: g.group,
+        last_seq: g.last_seq,
+        reserved: 0,
+    }
 }

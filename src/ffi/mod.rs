@@ -9,8 +9,9 @@ pub mod types;
 
 use std::ffi::{c_char, c_int, c_void};
 use std::mem::size_of;
+use std::ptr::addr_of;
 
-use crate::decode::decode_message;
+use crate::decode::{decode_message, effective_rate, ovs_cookie, OVS_COOKIE_LEN};
 use crate::error::{message, Errno};
 use crate::options::{Options, MAX_GROUPS};
 use crate::subscription::{self, Subscription};
@@ -105,7 +106,7 @@ pub unsafe extern "C" fn psample_subscribe(out: *mut *mut psample_sub, opts: *co
 
 /// Receives up to `n` records into `pkts`, an array of `n` elements of `pkt_size` bytes each
 /// (pass `sizeof(struct psample_packet)`; the library writes `min(pkt_size, its own size)` bytes
-/// per element and leaves the rest of each element untouched).
+/// per element and zeroes the rest of each element, so fields of a newer header read 0).
 ///
 /// Blocks until at least one record is queued, then takes what is queued, up to `n` (and the
 /// handle's batch size), without blocking again. Returns the number of records filled (>= 1),
@@ -137,7 +138,7 @@ pub unsafe extern "C" fn psample_recv(
         sub.recv(n, |sample| {
             if filled < n {
                 // SAFETY: element `filled < n` lies inside the caller's array of `n * pkt_size` bytes.
-                unsafe { write_prefix(&packet_to_c(sample), base.add(filled * pkt_size), pkt_size) };
+                unsafe { write_extensible(&packet_to_c(sample), base.add(filled * pkt_size), pkt_size) };
                 filled += 1;
             }
         })?;
@@ -172,7 +173,8 @@ pub unsafe extern "C" fn psample_close(sub: *mut psample_sub) {
 }
 
 /// Fills `*st` (`size` = `sizeof(struct psample_stats)`) with the handle's loss accounting. Writes
-/// `min(size, its own size)` bytes and sets `st->size` to that when it fits. Returns 0, or
+/// `min(size, its own size)` bytes, zeroes the rest of the caller's `size` bytes, and sets
+/// `st->size` to the bytes it filled. Returns 0, or
 /// `-EINVAL` for NULL pointers or `size` below `PSAMPLE_STATS_SIZE_V1`.
 ///
 /// # Safety
@@ -187,13 +189,14 @@ pub unsafe extern "C" fn psample_stats(sub: *const psample_sub, st: *mut psample
         let size = struct_size(size, PSAMPLE_STATS_SIZE_V1)?;
         let out = stats_to_c(&sub.stats(), size.min(size_of::<psample_stats>()));
         // SAFETY: the caller promises `size` writable bytes at `st`.
-        unsafe { write_prefix(&out, st.cast(), size) };
+        unsafe { write_extensible(&out, st.cast(), size) };
         Ok(0)
     })
 }
 
 /// Decodes one netlink message (`len` bytes at `msg`, e.g. captured with nlmon) into `*pkt`
-/// (`pkt_size` = `sizeof(struct psample_packet)`). Pointers in `*pkt` point into `msg`.
+/// (`pkt_size` = `sizeof(struct psample_packet)`; `min(pkt_size, its own size)` bytes are written
+/// and the rest of the caller's `pkt_size` bytes zeroed). Pointers in `*pkt` point into `msg`.
 ///
 /// Returns 0; `-EBADMSG` for a malformed message (short header, bad lengths, an attribute of the
 /// wrong size); `-ENOMSG` for a netlink message that is not a sample or group event; `-EINVAL` for
@@ -217,7 +220,7 @@ pub unsafe extern "C" fn psample_decode(
         let pkt_size = struct_size(pkt_size, PSAMPLE_PACKET_SIZE_V1)?;
         let sample = decode_message(msg)?;
         // SAFETY: the caller promises `pkt_size` writable bytes at `pkt`.
-        unsafe { write_prefix(&packet_to_c(&sample), pkt.cast(), pkt_size) };
+        unsafe { write_extensible(&packet_to_c(&sample), pkt.cast(), pkt_size) };
         Ok(0)
     })
 }
@@ -225,8 +228,9 @@ pub unsafe extern "C" fn psample_decode(
 /// Lists psample's groups (the kernel's `PSAMPLE_CMD_GET_GROUP` dump) in the caller's network
 /// namespace, or in `opts->netns_fd`'s with `PSAMPLE_SUB_NETNS_FD` (other flags are ignored).
 /// Fills up to `n` entries of `info_size` bytes (pass `sizeof(struct psample_group_info)`; at
-/// least `PSAMPLE_GROUP_INFO_SIZE_V1`; each entry gets `min(info_size, its own size)` bytes) and
-/// stores the number of groups that exist in `*total` (may be NULL) so the array can be sized.
+/// least `PSAMPLE_GROUP_INFO_SIZE_V1`; each entry gets `min(info_size, its own size)` bytes, the
+/// rest of it zeroed) and stores the number of groups that exist in `*total` (may be NULL) so the
+/// array can be sized.
 /// Returns the number filled, or a negative errno (`-ENOENT`: psample not loaded).
 ///
 /// # Safety
@@ -250,11 +254,63 @@ pub unsafe extern "C" fn psample_list_groups(
         subscription::list_groups(netns_fd, |g| {
             if filled < n {
                 // SAFETY: element `filled < n` lies inside the caller's array of `n * info_size` bytes.
-                unsafe { write_prefix(&group_to_c(&g), base.add(filled * info_size), info_size) };
+                unsafe { write_extensible(&group_to_c(&g), base.add(filled * info_size), info_size) };
                 filled += 1;
             }
             count += 1;
         })?;
+        if !total.is_null() {
+            // SAFETY: non-null; the caller promises it is writable.
+            unsafe { total.write(count) };
+        }
+        Ok(filled.min(c_int::MAX as usize) as c_int)
+    })
+}
+
+// The limit psample_group_stats() documents.
+const _: () = assert!(crate::stats::MAX_TRACKED_GROUPS == 768);
+
+/// Lists what this handle received per (namespace, group): samples delivered, samples missed by
+/// the group's sequence numbers (`seq_lost`, the sum of the packets' `seq_lost`), and the last
+/// sequence number. Fills up to `n` entries of `size` bytes (pass
+/// `sizeof(struct psample_group_stats)`; at least `PSAMPLE_GROUP_STATS_SIZE_V1`; each entry gets
+/// `min(size, its own size)` bytes, the rest of it zeroed) and stores the number of pairs followed
+/// in `*total` (may be NULL) so the array can be sized. Pairs keep their order between calls
+/// unless a new one appears. The handle follows at most 768 pairs (psample_stats()
+/// `groups_tracked`); samples of others are neither listed nor counted as lost.
+///
+/// Returns the number filled, or `-EINVAL` (NULL `sub`, NULL `out` with `n > 0`, `size` below
+/// `PSAMPLE_GROUP_STATS_SIZE_V1` or above `PSAMPLE_MAX_STRUCT_SIZE`).
+///
+/// Thread safety: one thread at a time per handle; not while another thread is inside
+/// psample_recv() on the same handle (call it from the receiving thread, between receives).
+///
+/// # Safety
+/// `sub` must be NULL or a live handle used by one thread at a time; `out` must be NULL or point
+/// to `n * size` writable bytes; `total` must be NULL or writable.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn psample_group_stats(
+    sub: *const psample_sub,
+    out: *mut psample_group_stats,
+    n: usize,
+    size: usize,
+    total: *mut usize,
+) -> c_int {
+    to_c_int(|| {
+        // SAFETY: the caller passes NULL or a live handle no other thread uses during the call.
+        let sub = unsafe { handle(sub) }?;
+        let size = struct_size(size, PSAMPLE_GROUP_STATS_SIZE_V1)?;
+        let base = out_array(out, n, size)?;
+        let (mut filled, mut count) = (0usize, 0usize);
+        for g in sub.group_stats() {
+            if filled < n {
+                // SAFETY: element `filled < n` lies inside the caller's array of `n * size` bytes.
+                unsafe { write_extensible(&group_stats_to_c(g), base.add(filled * size), size) };
+                filled += 1;
+            }
+            count += 1;
+        }
         if !total.is_null() {
             // SAFETY: non-null; the caller promises it is writable.
             unsafe { total.write(count) };
@@ -274,8 +330,58 @@ pub unsafe extern "C" fn psample_effective_rate(pkt: *const psample_packet) -> u
     if pkt.is_null() {
         return 0;
     }
-    // SAFETY: non-null and the caller promises a packet of at least PSAMPLE_PACKET_SIZE_V1 bytes.
-    effective_rate_of(unsafe { &*pkt })
+    // SAFETY: non-null and the caller promises a packet of at least PSAMPLE_PACKET_SIZE_V1 bytes;
+    // `rate` and `fields` are first-version fields, read in place without a reference to the
+    // whole (possibly older, smaller) struct.
+    let (rate, fields) = unsafe { (addr_of!((*pkt).rate).read_unaligned(), addr_of!((*pkt).fields).read_unaligned()) };
+    effective_rate(rate, fields & PSAMPLE_FIELD_SAMPLE_PROBABILITY != 0)
+}
+
+/// Decodes the OVS local-sampling cookie of `pkt` (the `user_cookie` of samples from OVS's psample
+/// action: the observation domain id then the observation point id, each big-endian) into
+/// `*obs_domain_id` and `*obs_point_id`, in host order.
+///
+/// Returns 0; `-ENOENT` when the packet's cookie is not exactly 8 bytes (absent, or another
+/// producer's cookie; psample_strerror()'s text for `ENOENT` is about the module, check this
+/// code instead); `-EINVAL` for a NULL pointer (or a NULL `user_cookie` with `user_cookie_len`
+/// 8). The outputs are written only on success.
+///
+/// Thread safety: reads only `*pkt`; any thread, as long as the packet's buffer is valid (until
+/// the next psample_recv() or psample_close() on the handle that filled it).
+///
+/// # Safety
+/// `pkt` must be NULL or point to a packet of at least `PSAMPLE_PACKET_SIZE_V1` bytes whose
+/// `user_cookie` points to `user_cookie_len` readable bytes; `obs_domain_id` and `obs_point_id`
+/// must be NULL or writable.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn psample_ovs_cookie(
+    pkt: *const psample_packet,
+    obs_domain_id: *mut u32,
+    obs_point_id: *mut u32,
+) -> c_int {
+    to_c_int(|| {
+        let pkt = non_null(pkt)?;
+        let domain = non_null_mut(obs_domain_id)?;
+        let point = non_null_mut(obs_point_id)?;
+        // SAFETY: non-null packet of at least PSAMPLE_PACKET_SIZE_V1 bytes (caller contract);
+        // both are first-version fields, read in place.
+        let (cookie, len) = unsafe {
+            (addr_of!((*pkt).user_cookie).read_unaligned(), addr_of!((*pkt).user_cookie_len).read_unaligned())
+        };
+        if len as usize != OVS_COOKIE_LEN {
+            return Err(Errno(libc::ENOENT));
+        }
+        // SAFETY: the caller promises `user_cookie_len` readable bytes at `user_cookie`.
+        let cookie = unsafe { in_bytes(cookie, OVS_COOKIE_LEN) }?;
+        let (d, p) = ovs_cookie(cookie).ok_or(Errno(libc::ENOENT))?;
+        // SAFETY: both non-null and writable (caller contract).
+        unsafe {
+            domain.write_unaligned(d);
+            point.write_unaligned(p);
+        }
+        Ok(0)
+    })
 }
 
 /// What an error code means and what to do about it. Accepts `-errno` or `errno`; never NULL;

@@ -127,8 +127,11 @@ pub const PSAMPLE_PACKET_SIZE_V1: usize = 192;
 pub const PSAMPLE_STATS_SIZE_V1: usize = 96;
 /// Size of the first published `struct psample_group_info`.
 pub const PSAMPLE_GROUP_INFO_SIZE_V1: usize = 16;
-/// Largest struct size the library accepts from a caller (`opts.size`, `pkt_size`, stats and
-/// group-info sizes): larger values are `-EINVAL`, so a garbage size is refused instead of read.
+/// Size of the first published `struct psample_group_stats`.
+pub const PSAMPLE_GROUP_STATS_SIZE_V1: usize = 32;
+/// Largest struct size the library accepts from a caller (`opts.size`, `pkt_size`, stats,
+/// group-info and group-stats sizes): larger values are `-EINVAL`, so a garbage size is refused
+/// instead of read.
 pub const PSAMPLE_MAX_STRUCT_SIZE: usize = 4096;
 /// Most groups `opts.groups` may list.
 pub const PSAMPLE_MAX_GROUPS: u32 = 1024;
@@ -274,6 +277,13 @@ pub struct psample_packet {
     pub proto: u16,
     /// Tunnel key; valid when `PSAMPLE_FIELD_TUNNEL` is set.
     pub tunnel: psample_tunnel,
+    /// Samples of this packet's (`nsid`, `group`) that this handle missed between the previous
+    /// one it received and this one, by `group_seq`: 0 for the first sample of a group, for
+    /// producers that always send 0 (OVS), for userspace senders, and from psample_decode().
+    /// Their sum per group is psample_group_stats() `seq_lost`; over all groups, psample_stats()
+    /// `seq_gaps`. (Appended after the first version: a caller whose `pkt_size` ends before it
+    /// does not get it.)
+    pub seq_lost: u64,
 }
 
 /// Loss accounting of one handle, from psample_stats().
@@ -311,6 +321,25 @@ pub struct psample_stats {
     pub groups_tracked: u32,
 }
 
+/// What one handle received of one (namespace, group), from psample_group_stats().
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct psample_group_stats {
+    /// Samples of this group returned by psample_recv().
+    pub delivered: u64,
+    /// Samples of this group missed, by its sequence numbers: the sum of the packets' `seq_lost`.
+    pub seq_lost: u64,
+    /// Network namespace id the group's samples came from, -1 for the subscriber's own (as the
+    /// packets' `nsid`).
+    pub nsid: i32,
+    /// Group number.
+    pub group: u32,
+    /// `group_seq` of the last sample received from the kernel (0 when none carried one).
+    pub last_seq: u32,
+    /// Zero.
+    pub reserved: u32,
+}
+
 /// One group from psample_list_groups().
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
@@ -325,7 +354,12 @@ pub struct psample_group_info {
     pub reserved: u32,
 }
 
-const _: () = assert!(std::mem::size_of::<psample_packet>() == PSAMPLE_PACKET_SIZE_V1);
+// The first version ends with `tunnel`; fields appended after it keep the struct a multiple of 8.
+const _: () = assert!(
+    std::mem::offset_of!(psample_packet, tunnel) + std::mem::size_of::<psample_tunnel>() == PSAMPLE_PACKET_SIZE_V1
+);
+const _: () = assert!(std::mem::size_of::<psample_packet>() % 8 == 0);
+const _: () = assert!(std::mem::size_of::<psample_group_stats>() == PSAMPLE_GROUP_STATS_SIZE_V1);
 // Counters are appended after `groups_tracked`, the last field of the first version: its end
 // stays at PSAMPLE_STATS_SIZE_V1, and the struct only grows.
 const _: () =

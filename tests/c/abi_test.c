@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,12 @@
 
 #include "psample.h"
 
-_Static_assert(sizeof(struct psample_packet) == PSAMPLE_PACKET_SIZE_V1, "psample_packet size");
+/* The first version ends with `tunnel`; seq_lost was appended after it. */
+_Static_assert(offsetof(struct psample_packet, tunnel) + sizeof(struct psample_tunnel) == PSAMPLE_PACKET_SIZE_V1,
+	       "psample_packet first version");
+_Static_assert(offsetof(struct psample_packet, seq_lost) == PSAMPLE_PACKET_SIZE_V1, "seq_lost appended");
+_Static_assert(sizeof(struct psample_packet) == 200 && sizeof(struct psample_packet) % 8 == 0, "psample_packet size");
+_Static_assert(sizeof(struct psample_group_stats) == PSAMPLE_GROUP_STATS_SIZE_V1, "psample_group_stats size");
 _Static_assert(sizeof(struct psample_stats) == PSAMPLE_STATS_SIZE_V1, "psample_stats size");
 _Static_assert(sizeof(struct psample_opts) == 40, "psample_opts size");
 _Static_assert(sizeof(struct psample_tunnel) == 88, "psample_tunnel size");
@@ -172,6 +178,8 @@ static void test_handle_functions(void)
 {
 	struct psample_packet pkts[2];
 	struct psample_stats st;
+	struct psample_group_stats gs[2];
+	size_t total = 12345;
 
 	EXPECT_ERR(psample_recv(NULL, pkts, 1, sizeof pkts[0]), EINVAL);
 	EXPECT_ERR(psample_recv(NULL, pkts, 0, sizeof pkts[0]), EINVAL);
@@ -179,6 +187,9 @@ static void test_handle_functions(void)
 	EXPECT_ERR(psample_fd(NULL), EINVAL);
 	EXPECT_ERR(psample_stats(NULL, &st, sizeof st), EINVAL);
 	EXPECT_ERR(psample_stats(NULL, NULL, sizeof st), EINVAL);
+	EXPECT_ERR(psample_group_stats(NULL, gs, 2, sizeof gs[0], &total), EINVAL);
+	EXPECT_ERR(psample_group_stats(NULL, NULL, 0, sizeof gs[0], NULL), EINVAL);
+	CHECK(total == 12345); /* not written on failure */
 	psample_close(NULL); /* documented no-op */
 	CHECK(1);
 }
@@ -227,7 +238,7 @@ static size_t finish(uint8_t *b, size_t len)
 
 /* The PSAMPLE_ATTR_* numbers of the kernel uapi. */
 enum { A_IIF = 0, A_OIF = 1, A_ORIGSIZE = 2, A_GROUP = 3, A_SEQ = 4, A_RATE = 5, A_DATA = 6,
-       A_REFCOUNT = 7, A_TS = 13, A_PROTO = 14 };
+       A_REFCOUNT = 7, A_TS = 13, A_PROTO = 14, A_COOKIE = 15 };
 
 static uint8_t payload[60];
 static size_t data_off; /* offset of DATA's payload in the sample message */
@@ -281,20 +292,29 @@ static void test_decode(void)
 	CHECK(p.user_cookie == NULL && p.user_cookie_len == 0);
 	CHECK(p.tunnel.fields == 0 && p.tunnel.geneve_opts == NULL && p.tunnel.erspan_opts == NULL);
 	CHECK(p.flags == 0 && p.sender_portid == 0 && p.nsid == -1);
+	CHECK(p.seq_lost == 0); /* no handle, no previous sample */
 	CHECK(psample_effective_rate(&p) == 100);
 
-	/* pkt_size: V1 is enough; larger leaves the caller's tail alone; smaller is refused. */
+	/* pkt_size: V1 is enough and nothing past it is written; a larger one (a newer header) gets
+	 * its bytes past the library's struct zeroed; smaller is refused. */
 	struct {
 		struct psample_packet p;
 		uint8_t tail[64];
 	} big;
-	memset(&big, 0xAB, sizeof big);
+	memset(&big, 0xAA, sizeof big);
 	CHECK(psample_decode(msg, len, &big.p, sizeof big) == 0);
-	CHECK(big.p.group == 42 && big.p.fields == want_fields);
-	int untouched = 1;
+	CHECK(big.p.group == 42 && big.p.fields == want_fields && big.p.seq_lost == 0);
+	int zeroed = 1;
 	for (size_t i = 0; i < sizeof big.tail; i++)
-		untouched &= big.tail[i] == 0xAB;
-	CHECK(untouched);
+		zeroed &= big.tail[i] == 0;
+	CHECK(zeroed);
+	memset(&big, 0xAA, sizeof big);
+	CHECK(psample_decode(msg, len, &big.p, PSAMPLE_PACKET_SIZE_V1) == 0);
+	CHECK(big.p.group == 42);
+	int untouched = 1;
+	for (size_t i = PSAMPLE_PACKET_SIZE_V1; i < sizeof big; i++)
+		untouched &= ((const uint8_t *)&big)[i] == 0xAA;
+	CHECK(untouched); /* a V1 caller's memory ends at V1: nothing written past it */
 	CHECK(psample_decode(msg, len, &p, PSAMPLE_PACKET_SIZE_V1) == 0);
 	EXPECT_ERR(psample_decode(msg, len, &p, PSAMPLE_PACKET_SIZE_V1 - 1), EINVAL);
 	EXPECT_ERR(psample_decode(msg, len, &p, 0), EINVAL);
@@ -368,6 +388,41 @@ static void test_effective_rate(void)
 	CHECK(psample_effective_rate(&p) == 0);
 }
 
+static void test_ovs_cookie(void)
+{
+	/* OVS's psample action: the cookie is obs_domain_id then obs_point_id, big-endian. */
+	static const uint8_t ovs[8] = { 0x00, 0x00, 0x00, 0x2a, 0xde, 0xad, 0xbe, 0xef };
+	static const uint8_t other[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+	uint8_t msg[256];
+	struct psample_packet p;
+	uint32_t domain = 7, point = 7;
+
+	size_t off = put_headers(msg, 0x1c, 0);
+	off = put_u32(msg, off, A_GROUP, 10);
+	off = put_attr(msg, off, A_COOKIE, ovs, sizeof ovs);
+	CHECK(psample_decode(msg, finish(msg, off), &p, sizeof p) == 0);
+	CHECK(p.user_cookie_len == 8);
+	CHECK(psample_ovs_cookie(&p, &domain, &point) == 0);
+	CHECK(domain == 42 && point == UINT32_C(0xdeadbeef));
+
+	memset(&p, 0, sizeof p);
+	domain = point = 7;
+	EXPECT_ERR(psample_ovs_cookie(&p, &domain, &point), ENOENT); /* no cookie */
+	p.user_cookie = other;
+	p.user_cookie_len = sizeof other;
+	EXPECT_ERR(psample_ovs_cookie(&p, &domain, &point), ENOENT); /* a 16-byte tc cookie */
+	p.user_cookie_len = 4;
+	EXPECT_ERR(psample_ovs_cookie(&p, &domain, &point), ENOENT);
+	CHECK(domain == 7 && point == 7); /* not written on failure */
+	p.user_cookie_len = 8;
+	CHECK(psample_ovs_cookie(&p, &domain, &point) == 0 && domain == 0x01020304 && point == 0x05060708);
+	EXPECT_ERR(psample_ovs_cookie(NULL, &domain, &point), EINVAL);
+	EXPECT_ERR(psample_ovs_cookie(&p, NULL, &point), EINVAL);
+	EXPECT_ERR(psample_ovs_cookie(&p, &domain, NULL), EINVAL);
+	p.user_cookie = NULL;
+	EXPECT_ERR(psample_ovs_cookie(&p, &domain, &point), EINVAL);
+}
+
 static void test_list_groups(void)
 {
 	struct psample_group_info g[4];
@@ -395,6 +450,7 @@ int main(void)
 	test_handle_functions();
 	test_decode();
 	test_effective_rate();
+	test_ovs_cookie();
 	test_list_groups();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

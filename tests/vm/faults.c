@@ -32,10 +32,20 @@ static int row_small_pkt_size(void)
     return psample_recv(live, p, 1, PSAMPLE_PACKET_SIZE_V1 - 8);
 }
 static int row_huge_n(void) { struct psample_packet p; return psample_recv(live, &p, SIZE_MAX / 2, sizeof p); }
-/* A newer caller's bigger struct: the library fills its own size and leaves the tail alone. */
+/* True when bytes [from, to) of `p` are all `v`. */
+static int all_bytes(const void *p, size_t from, size_t to, unsigned char v)
+{
+    for (size_t i = from; i < to; i++)
+        if (((const unsigned char *)p)[i] != v)
+            return 0;
+    return 1;
+}
+
+/* A newer caller's bigger struct: the library fills its own size and zeroes the rest of the
+ * element, so fields it does not know read 0; elements past the count are not written. */
 static int row_bigger_pkt_size(void)
 {
-    memset(big, 0xAB, sizeof big);
+    memset(big, 0xAA, sizeof big);
     send_datagrams(1, 60);
     struct pollfd pfd = { .fd = psample_fd(live), .events = POLLIN };
     if (poll(&pfd, 1, 2000) != 1)
@@ -43,15 +53,81 @@ static int row_bigger_pkt_size(void)
     int n = psample_recv(live, (struct psample_packet *)(void *)big, 4, sizeof big[0]);
     if (n != 1)
         return n;
-    for (size_t i = sizeof(struct psample_packet); i < sizeof big[0]; i++)
-        if (big[0][i] != 0xAB)
-            return -EFAULT; /* tail overwritten */
-    for (size_t i = 0; i < sizeof big[1]; i++)
-        if (big[1][i] != 0xAB)
-            return -EFAULT; /* an element beyond the count written */
+    if (!all_bytes(big[0], sizeof(struct psample_packet), sizeof big[0], 0))
+        return -EFAULT; /* tail not zeroed */
+    if (!all_bytes(big[1], 0, sizeof big[1], 0xAA))
+        return -EFAULT; /* an element beyond the count written */
     struct psample_packet p;
     memcpy(&p, big[0], sizeof p);
     return p.group == 7 && p.data_len == 102 ? 1 : -EBADMSG;
+}
+/* The other output structs from a newer caller: the same zeroed tail. */
+static int row_bigger_stats_size(void)
+{
+    unsigned char st[sizeof(struct psample_stats) + 64];
+    memset(st, 0xAA, sizeof st);
+    int rc = psample_stats(live, (struct psample_stats *)(void *)st, sizeof st);
+    if (rc != 0)
+        return rc;
+    size_t filled;
+    memcpy(&filled, st, sizeof filled);
+    if (filled != sizeof(struct psample_stats))
+        return -EBADMSG;
+    return all_bytes(st, sizeof(struct psample_stats), sizeof st, 0) ? 0 : -EFAULT;
+}
+static int row_bigger_group_stats_size(void)
+{
+    unsigned char gs[2][sizeof(struct psample_group_stats) + 64];
+    size_t total = 0;
+    memset(gs, 0xAA, sizeof gs);
+    int n = psample_group_stats(live, (struct psample_group_stats *)(void *)gs, 2, sizeof gs[0], &total);
+    if (n != 1 || total != 1)
+        return n < 0 ? n : -ERANGE;
+    struct psample_group_stats g;
+    memcpy(&g, gs[0], sizeof g);
+    if (g.group != 7 || g.nsid != -1 || g.delivered < 1)
+        return -EBADMSG;
+    if (!all_bytes(gs[0], sizeof g, sizeof gs[0], 0) || !all_bytes(gs[1], 0, sizeof gs[1], 0xAA))
+        return -EFAULT;
+    return n;
+}
+static int row_bigger_group_info_size(void)
+{
+    unsigned char gi[2][sizeof(struct psample_group_info) + 64];
+    size_t total = 0;
+    memset(gi, 0xAA, sizeof gi);
+    int n = psample_list_groups(NULL, (struct psample_group_info *)(void *)gi, 2, sizeof gi[0], &total);
+    if (n != 1 || total != 1)
+        return n < 0 ? n : -ERANGE;
+    struct psample_group_info g;
+    memcpy(&g, gi[0], sizeof g);
+    if (g.group != 7)
+        return -EBADMSG;
+    if (!all_bytes(gi[0], sizeof g, sizeof gi[0], 0) || !all_bytes(gi[1], 0, sizeof gi[1], 0xAA))
+        return -EFAULT;
+    return n;
+}
+static int row_group_stats_null_array(void)
+{
+    return psample_group_stats(live, NULL, 2, sizeof(struct psample_group_stats), NULL);
+}
+static int row_group_stats_small(void)
+{
+    struct psample_group_stats g[2];
+    return psample_group_stats(live, g, 2, PSAMPLE_GROUP_STATS_SIZE_V1 - 8, NULL);
+}
+/* tc's sample action here has no cookie: not an OVS sample. */
+static int row_ovs_cookie_absent(void)
+{
+    struct psample_packet p;
+    uint32_t domain, point;
+    memcpy(&p, big[0], sizeof p);
+    return psample_ovs_cookie(&p, &domain, &point);
+}
+static int row_ovs_cookie_null(void)
+{
+    uint32_t domain, point;
+    return psample_ovs_cookie(NULL, &domain, &point);
 }
 static int row_stats_small(void) { struct psample_stats st; return psample_stats(live, &st, 16); }
 static int row_stats_null(void) { return psample_stats(live, NULL, sizeof(struct psample_stats)); }
@@ -111,7 +187,14 @@ static void test_hostile(void)
         { "psample_recv with n == 0", row_zero_n, 0 },
         { "psample_recv with pkt_size below the first struct", row_small_pkt_size, -EINVAL },
         { "psample_recv with n * pkt_size overflowing", row_huge_n, -EINVAL },
-        { "psample_recv with pkt_size larger than ours (tail untouched)", row_bigger_pkt_size, 1 },
+        { "psample_recv with pkt_size larger than ours (tail zeroed)", row_bigger_pkt_size, 1 },
+        { "psample_stats with a size larger than ours (tail zeroed)", row_bigger_stats_size, 0 },
+        { "psample_group_stats with a size larger than ours (tail zeroed)", row_bigger_group_stats_size, 1 },
+        { "psample_list_groups with a size larger than ours (tail zeroed)", row_bigger_group_info_size, 1 },
+        { "psample_group_stats with a NULL array and n > 0", row_group_stats_null_array, -EINVAL },
+        { "psample_group_stats with a small size", row_group_stats_small, -EINVAL },
+        { "psample_ovs_cookie of a sample without a cookie", row_ovs_cookie_absent, -ENOENT },
+        { "psample_ovs_cookie with NULL", row_ovs_cookie_null, -EINVAL },
         { "psample_stats with a small size", row_stats_small, -EINVAL },
         { "psample_stats with NULL", row_stats_null, -EINVAL },
         { "psample_fd with NULL", row_fd_null, -EINVAL },

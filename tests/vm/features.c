@@ -94,6 +94,131 @@ static void test_group_filter(void)
     psample_close(all);
 }
 
+/* What the test itself saw of one group, from the packets alone. */
+struct group_seen {
+    uint64_t delivered, seq_lost_sum, seq_lost_recomputed;
+    uint32_t last_seq;
+};
+
+/* Receives until `idle_ms` pass with nothing new, or until `stop_group` has `stop_count`
+ * samples; adds each packet to its group's tally (groups 7 and 8). */
+static void take(struct psample_sub *sub, struct group_seen g[2], int idle_ms, uint32_t stop_group, uint64_t stop_count)
+{
+    struct psample_packet batch[64];
+    struct pollfd pfd = { .fd = psample_fd(sub), .events = POLLIN };
+    while (poll(&pfd, 1, idle_ms) > 0) {
+        int n = psample_recv(sub, batch, 64, sizeof batch[0]);
+        if (n == -EAGAIN)
+            continue;
+        if (n < 0) {
+            CHECK(0, "psample_recv: %s", psample_strerror(n));
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            const struct psample_packet *p = &batch[i];
+            CHECK(p->group == 7 || p->group == 8, "a sample of group %u", p->group);
+            if (p->group != 7 && p->group != 8)
+                continue;
+            struct group_seen *s = &g[p->group - 7];
+            /* The test's own count of the gap, from group_seq: must equal the library's. */
+            if (s->delivered > 0)
+                s->seq_lost_recomputed += p->group_seq - s->last_seq - 1;
+            else
+                CHECK(p->group_seq == 0, "group %u: first sample has seq %u, not 0", p->group, p->group_seq);
+            s->delivered++;
+            s->seq_lost_sum += p->seq_lost;
+            s->last_seq = p->group_seq;
+        }
+        if (stop_group && g[stop_group - 7].delivered >= stop_count)
+            return;
+    }
+}
+
+/* Two groups at different rates (group 7 every packet, group 8 about one in 3) through a 64 KiB
+ * receive buffer that overflows while the receiver sleeps. Per group: the packets' seq_lost add up
+ * to psample_group_stats()'s seq_lost, and to the kernel's count (next_seq from the group dump)
+ * minus what was delivered. The first and the last sample of each group are taken one at a time,
+ * so the kernel's count starts and ends with a delivered sample. */
+static void test_group_loss(int flood)
+{
+    struct psample_opts opts = { .size = sizeof opts, .flags = PSAMPLE_SUB_NONBLOCK, .rcvbuf = 64 * 1024 };
+    struct psample_sub *sub = NULL;
+    int rc = psample_subscribe(&sub, &opts);
+    CHECK(rc == 0, "subscribe: %s", psample_strerror(rc));
+    if (rc != 0)
+        return;
+    struct group_seen g[2] = { { 0 } };
+    /* First samples: one datagram at a time until group 8 (1 in 3) has one too. */
+    for (int i = 0; i < 200 && g[1].delivered == 0; i++) {
+        send_datagrams(1, 100);
+        take(sub, g, 200, 8, 1);
+    }
+    CHECK(g[0].delivered > 0 && g[1].delivered > 0, "no first sample: %llu of 7, %llu of 8",
+          (unsigned long long)g[0].delivered, (unsigned long long)g[1].delivered);
+    /* The flood, with nobody reading: the socket's buffer overflows. */
+    send_datagrams(flood, 100);
+    take(sub, g, 500, 0, 0);
+    /* Last samples: one datagram at a time until group 8 has one more after the flood. */
+    uint64_t g8_before = g[1].delivered;
+    for (int i = 0; i < 200 && g[1].delivered == g8_before; i++) {
+        send_datagrams(1, 100);
+        take(sub, g, 200, 8, g8_before + 1);
+    }
+    take(sub, g, 200, 0, 0);
+
+    struct psample_group_stats gs[4];
+    size_t total = 0;
+    int n = psample_group_stats(sub, gs, 4, sizeof gs[0], &total);
+    CHECK(n == 2 && total == 2, "psample_group_stats: %d entries (total %zu), want 2", n, total);
+    struct psample_group_info info[4];
+    size_t ginfo_total = 0;
+    int ng = psample_list_groups(NULL, info, 4, sizeof info[0], &ginfo_total);
+    CHECK(ng == 2, "psample_list_groups: %d", ng);
+    struct psample_stats st;
+    CHECK(psample_stats(sub, &st, sizeof st) == 0, "psample_stats");
+    uint64_t lost_total = 0;
+    for (uint32_t group = 7; group <= 8; group++) {
+        const struct group_seen *s = &g[group - 7];
+        const struct psample_group_stats *e = NULL;
+        for (int i = 0; i < n; i++)
+            if (gs[i].group == group)
+                e = &gs[i];
+        uint32_t next_seq = 0;
+        for (int i = 0; i < ng; i++)
+            if (info[i].group == group)
+                next_seq = info[i].next_seq;
+        uint64_t kernel_lost = next_seq - s->delivered;
+        printf("group %u: kernel next_seq %u, delivered %llu, sum of seq_lost %llu, recomputed from group_seq "
+               "%llu, psample_group_stats delivered %llu seq_lost %llu last_seq %u, kernel count - delivered %llu\n",
+               group, next_seq, (unsigned long long)s->delivered, (unsigned long long)s->seq_lost_sum,
+               (unsigned long long)s->seq_lost_recomputed, e ? (unsigned long long)e->delivered : 0ULL,
+               e ? (unsigned long long)e->seq_lost : 0ULL, e ? e->last_seq : 0, (unsigned long long)kernel_lost);
+        CHECK(e != NULL && e->nsid == -1 && e->reserved == 0, "group %u: no psample_group_stats entry", group);
+        if (!e)
+            continue;
+        CHECK(s->seq_lost_sum > 0, "group %u lost nothing: the buffer did not overflow, the test shows nothing",
+              group);
+        CHECK(s->seq_lost_sum == s->seq_lost_recomputed, "group %u: seq_lost sum %llu, from group_seq %llu", group,
+              (unsigned long long)s->seq_lost_sum, (unsigned long long)s->seq_lost_recomputed);
+        CHECK(e->delivered == s->delivered && e->seq_lost == s->seq_lost_sum && e->last_seq == s->last_seq,
+              "group %u: psample_group_stats disagrees with the packets", group);
+        CHECK(s->last_seq + 1 == next_seq, "group %u: last sample %u is not the kernel's last (next_seq %u)", group,
+              s->last_seq, next_seq);
+        CHECK(s->seq_lost_sum == kernel_lost, "group %u: seq_lost %llu, kernel count - delivered %llu", group,
+              (unsigned long long)s->seq_lost_sum, (unsigned long long)kernel_lost);
+        lost_total += s->seq_lost_sum;
+    }
+    printf("psample_stats: delivered %llu, seq_gaps %llu, kernel_drops %llu, rcvbuf %u\n",
+           (unsigned long long)st.delivered, (unsigned long long)st.seq_gaps, (unsigned long long)st.kernel_drops,
+           st.rcvbuf);
+    CHECK(st.seq_gaps == lost_total, "seq_gaps %llu, sum over groups %llu", (unsigned long long)st.seq_gaps,
+          (unsigned long long)lost_total);
+    CHECK(st.delivered == g[0].delivered + g[1].delivered, "delivered %llu", (unsigned long long)st.delivered);
+    CHECK(st.kernel_drops == lost_total, "kernel_drops %llu, lost by sequence %llu",
+          (unsigned long long)st.kernel_drops, (unsigned long long)lost_total);
+    psample_close(sub);
+}
+
 /* Group events: a tc action with a new group creates it, deleting the filter deletes it. Its
  * filter comes first (pref 5): tc stops at the first matching filter. */
 static void test_config_events(void)
@@ -202,6 +327,8 @@ int main(int argc, char **argv)
         test_tunnel();
     else if (!strcmp(mode, "groups"))
         test_group_filter();
+    else if (!strcmp(mode, "grouploss"))
+        test_group_loss(argc > 2 ? atoi(argv[2]) : 3000);
     else if (!strcmp(mode, "config"))
         test_config_events();
     else if (!strcmp(mode, "netns"))
@@ -211,7 +338,7 @@ int main(int argc, char **argv)
     else if (!strcmp(mode, "userspace") && argc > 2)
         test_userspace_sender(argv[2]);
     else {
-        fprintf(stderr, "usage: features cookie HEX|none | tunnel | groups | config | netns | allnetns | userspace INJECTOR\n");
+        fprintf(stderr, "usage: features cookie HEX|none | tunnel | groups | grouploss [N] | config | netns | allnetns | userspace INJECTOR\n");
         return 2;
     }
     return finish(mode);

@@ -49,6 +49,8 @@ run_case "tunnel key from tunnel_key set" in_ns_with \
     "$features" tunnel
 run_case "kernel group filter and group list (two groups at once)" in_ns_with \
     "action sample rate 1 group 7 trunc 128 action sample rate 1 group 8 trunc 64" "$features" groups
+run_case "loss per group: seq_lost = group stats = kernel count - delivered (two groups, 64 KiB buffer)" in_ns_with \
+    "action sample rate 1 group 7 trunc 128 action sample rate 3 group 8 trunc 64" "$features" grouploss 3000
 run_case "group created/deleted events" in_sampled_ns 1 128 "$features" config
 run_case "userspace sender policy" in_sampled_ns 1 128 "$features" userspace "$vm/inject"
 run_case "unprivileged subscribe gives EPERM" in_sampled_ns 1 128 \

@@ -28,7 +28,7 @@ from . import _abi
 # psample.h through bindings/gen.py: see _abi.py.
 from ._abi import *  # noqa: F401,F403
 from ._abi import GroupInfo, Stats, Tunnel  # noqa: F401 (public records)
-from ._abi import _GroupInfo, _Opts, _Packet, _Stats, _Tunnel  # noqa: F401 (the tests read their layouts)
+from ._abi import _GroupInfo, _GroupStats, _Opts, _Packet, _Stats, _Tunnel  # noqa: F401 (the tests read their layouts)
 from ._abi import DEFAULT_BATCH, SUB_NETNS_FD, SUB_NONBLOCK
 
 __all__ = [

@@ -142,8 +142,9 @@ class TunnelField(enum.IntFlag):
     IPV4_INFO_BRIDGE = 65536
 
 # Limits of the options.
-# Largest struct size the library accepts from a caller (`opts.size`, `pkt_size`, stats and
-# group-info sizes): larger values are `-EINVAL`, so a garbage size is refused instead of read.
+# Largest struct size the library accepts from a caller (`opts.size`, `pkt_size`, stats,
+# group-info and group-stats sizes): larger values are `-EINVAL`, so a garbage size is refused
+# instead of read.
 MAX_STRUCT_SIZE = 4096
 # Most groups `opts.groups` may list.
 MAX_GROUPS = 1024
@@ -270,6 +271,8 @@ PACKET_SIZE_V1 = 192
 STATS_SIZE_V1 = 96
 # Size of the first published `struct psample_group_info`.
 GROUP_INFO_SIZE_V1 = 16
+# Size of the first published `struct psample_group_stats`.
+GROUP_STATS_SIZE_V1 = 32
 # The batch used when `opts.batch` is 0.
 DEFAULT_BATCH = 16
 # The receive buffer asked for when `opts.rcvbuf` is 0 (32 MiB).
@@ -339,6 +342,7 @@ class _Packet(ctypes.Structure):
         ("out_tc", ctypes.c_uint16),
         ("proto", ctypes.c_uint16),
         ("tunnel", _Tunnel),
+        ("seq_lost", ctypes.c_uint64),
     ]
 
 
@@ -369,6 +373,19 @@ class _GroupInfo(ctypes.Structure):
         ("group", ctypes.c_uint32),
         ("refcount", ctypes.c_uint32),
         ("next_seq", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+    ]
+
+
+class _GroupStats(ctypes.Structure):
+    """struct psample_group_stats"""
+
+    _fields_ = [
+        ("delivered", ctypes.c_uint64),
+        ("seq_lost", ctypes.c_uint64),
+        ("nsid", ctypes.c_int32),
+        ("group", ctypes.c_uint32),
+        ("last_seq", ctypes.c_uint32),
         ("reserved", ctypes.c_uint32),
     ]
 
@@ -475,6 +492,13 @@ class Packet:
     proto: int
     # Tunnel key; valid when `PSAMPLE_FIELD_TUNNEL` is set.
     tunnel: Optional[Tunnel]
+    # Samples of this packet's (`nsid`, `group`) that this handle missed between the previous
+    # one it received and this one, by `group_seq`: 0 for the first sample of a group, for
+    # producers that always send 0 (OVS), for userspace senders, and from psample_decode().
+    # Their sum per group is psample_group_stats() `seq_lost`; over all groups, psample_stats()
+    # `seq_gaps`. (Appended after the first version: a caller whose `pkt_size` ends before it
+    # does not get it.)
+    seq_lost: int
 
 
 def packet_from_c(c: _Packet, cls: type = Packet) -> Packet:
@@ -500,6 +524,7 @@ def packet_from_c(c: _Packet, cls: type = Packet) -> Packet:
         out_tc=c.out_tc,
         proto=c.proto,
         tunnel=tunnel_from_c(c.tunnel) if c.fields & FIELD_TUNNEL else None,
+        seq_lost=c.seq_lost,
     )
 
 
@@ -572,4 +597,32 @@ def group_info_from_c(c: _GroupInfo, cls: type = GroupInfo) -> GroupInfo:
         group=c.group,
         refcount=c.refcount,
         next_seq=c.next_seq,
+    )
+
+
+@dataclass(frozen=True)
+class GroupStats:
+    """What a subscription received of one (namespace, group) (struct psample_group_stats)."""
+
+    # Samples of this group returned by psample_recv().
+    delivered: int
+    # Samples of this group missed, by its sequence numbers: the sum of the packets' `seq_lost`.
+    seq_lost: int
+    # Network namespace id the group's samples came from, -1 for the subscriber's own (as the
+    # packets' `nsid`).
+    nsid: int
+    # Group number.
+    group: int
+    # `group_seq` of the last sample received from the kernel (0 when none carried one).
+    last_seq: int
+
+
+def group_stats_from_c(c: _GroupStats, cls: type = GroupStats) -> GroupStats:
+    """Copies a struct psample_group_stats into a `cls` (GroupStats or a subclass)."""
+    return cls(
+        delivered=c.delivered,
+        seq_lost=c.seq_lost,
+        nsid=c.nsid,
+        group=c.group,
+        last_seq=c.last_seq,
     )
