@@ -93,6 +93,7 @@ fn rust_layouts() -> BTreeMap<String, Layout> {
             out_tc,
             proto,
             tunnel,
+            seq_lost,
         }),
         layout!(psample_stats {
             size,
@@ -110,6 +111,7 @@ fn rust_layouts() -> BTreeMap<String, Layout> {
             groups_tracked,
         }),
         layout!(psample_group_info { group, refcount, next_seq, reserved }),
+        layout!(psample_group_stats { delivered, seq_lost, nsid, group, last_seq, reserved }),
     ])
 }
 
