@@ -15,6 +15,9 @@ for prog in e2e features faults; do
     cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -I include "tests/vm/$prog.c" \
         -L "$out/lib" -lpsample -Wl,-rpath,"$root/$out/lib" -o "$out/$prog"
 done
+# The nlmon round trip reads tcpdump's capture with libpcap.
+cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -I include tests/vm/nlmon_roundtrip.c \
+    -L "$out/lib" -lpsample -lpcap -Wl,-rpath,"$root/$out/lib" -o "$out/nlmon_roundtrip"
 # The end-to-end test again under AddressSanitizer (with LeakSanitizer): the library's copies into
 # the caller's arrays go through the intercepted memcpy and its allocations through malloc.
 cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -fsanitize=address -fno-omit-frame-pointer -I include \
