@@ -144,6 +144,9 @@ static int psample_family_id(void)
     return id;
 }
 
+/* tcpdump's standard error: read for its "listening on" line, and at the end for its counts. */
+static int tcpdump_stderr = -1;
+
 /* Starts tcpdump writing the device's traffic to `file`; returns once it is listening. */
 static pid_t start_tcpdump(const char *dev, const char *file)
 {
@@ -155,17 +158,21 @@ static pid_t start_tcpdump(const char *dev, const char *file)
         dup2(err[1], STDERR_FILENO);
         close(err[0]);
         close(err[1]);
-        /* -U: each packet is written at once; SIGINT then ends it with a complete file. */
-        /* -Z root: Debian's tcpdump would otherwise drop to its own user before opening `file`. */
-        execlp("tcpdump", "tcpdump", "-i", dev, "-U", "-Z", "root", "-w", file, (char *)NULL);
+        /* --immediate-mode: each packet leaves the capture ring at once (not when a block fills
+         * or times out), -U: and is written at once, so nothing is left behind when SIGINT
+         * ends it. -Z root: Debian's tcpdump would otherwise drop to its own user before
+         * opening `file`. */
+        execlp("tcpdump", "tcpdump", "-i", dev, "--immediate-mode", "-U", "-Z", "root", "-w", file, (char *)NULL);
         _exit(127);
     }
     close(err[1]);
+    tcpdump_stderr = err[0];
     /* tcpdump says "listening on DEV" on stderr once its capture is open; wait at most 30 s. */
     char line[512];
     size_t used = 0;
     struct pollfd pfd = { .fd = err[0], .events = POLLIN };
     int ready = 0;
+    line[0] = 0;
     for (int waited = 0; !ready && waited < 300 && used < sizeof line - 1; waited++) {
         if (poll(&pfd, 1, 100) <= 0)
             continue;
@@ -176,7 +183,6 @@ static pid_t start_tcpdump(const char *dev, const char *file)
         line[used] = 0;
         ready = strstr(line, "listening on") != NULL;
     }
-    close(err[0]); /* tcpdump's later messages go to a closed pipe; it only writes them at exit */
     if (!ready) {
         fprintf(stderr, "tcpdump did not start: %s\n", line);
         kill(pid, SIGKILL);
@@ -186,16 +192,21 @@ static pid_t start_tcpdump(const char *dev, const char *file)
     return pid;
 }
 
+/* Ends tcpdump with SIGINT (it then closes the file) and shows its closing counts. */
 static int stop_tcpdump(pid_t pid)
 {
     int status = 0;
     kill(pid, SIGINT);
     if (waitpid(pid, &status, 0) != pid)
         return -1;
-    /* tcpdump writes its statistics to the closed pipe at exit: SIGPIPE then is no error */
-    return (WIFEXITED(status) && WEXITSTATUS(status) == 0) || (WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE)
-               ? 0
-               : -1;
+    char text[1024];
+    ssize_t n = read(tcpdump_stderr, text, sizeof text - 1);
+    if (n > 0) {
+        text[n] = 0;
+        printf("tcpdump: %s", text);
+    }
+    close(tcpdump_stderr);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
 int main(int argc, char **argv)
@@ -236,7 +247,9 @@ int main(int argc, char **argv)
     }
     CHECK(got == count, "subscription received %d samples for %d datagrams", got, count);
     psample_close(sub);
-    usleep(200 * 1000); /* tcpdump -U writes each packet as it reads it; let it read the last */
+    /* tcpdump reads and writes each message as it comes (immediate mode, -U): give it time to
+     * catch up with the last, under TCG. */
+    usleep(1500 * 1000);
     CHECK(stop_tcpdump(dump) == 0, "tcpdump did not exit cleanly");
 
     /* The capture: every message of the psample family, in order, against the records. */
