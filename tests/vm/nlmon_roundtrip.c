@@ -29,6 +29,7 @@ struct kept {
 
 #define MAX_KEPT 2000
 static struct kept kept[MAX_KEPT];
+static char compared[MAX_KEPT];
 
 static void keep(struct kept *k, const struct psample_packet *p)
 {
@@ -162,7 +163,10 @@ static pid_t start_tcpdump(const char *dev, const char *file)
          * or times out), -U: and is written at once, so nothing is left behind when SIGINT
          * ends it. -Z root: Debian's tcpdump would otherwise drop to its own user before
          * opening `file`. */
-        execlp("tcpdump", "tcpdump", "-i", dev, "--immediate-mode", "-U", "-Z", "root", "-w", file, (char *)NULL);
+        /* -s 4096 (above nlmon's MTU, 3776) and -B: the capture ring holds thousands of
+         * messages; with the default snap length (256 KiB frames) it holds eight, and drops. */
+        execlp("tcpdump", "tcpdump", "-i", dev, "--immediate-mode", "-U", "-s", "4096", "-B", "16384", "-Z", "root",
+               "-w", file, (char *)NULL);
         _exit(127);
     }
     close(err[1]);
@@ -287,8 +291,17 @@ int main(int argc, char **argv)
         CHECK(rc == 0, "record %d: psample_decode: %s", records, psample_strerror(rc));
         if (rc != 0)
             continue;
-        if (matched < got)
-            compare(matched, &kept[matched], &d);
+        /* The delivered record with the same sequence number (a lost capture shows as a
+         * missing match below, not as every later message differing). */
+        int k = 0;
+        while (k < got && kept[k].pkt.group_seq != d.group_seq)
+            k++;
+        CHECK(k < got, "record %d: group_seq %u was not delivered", records, d.group_seq);
+        if (k == got)
+            continue;
+        CHECK(!compared[k], "record %d: group_seq %u captured twice", records, d.group_seq);
+        compare(k, &kept[k], &d);
+        compared[k] = 1;
         matched++;
     }
     pcap_close(pc);
