@@ -16,6 +16,9 @@ done
 # Open vSwitch as a producer (ovs-tests.sh); libm for the binomial bound on sampled counts.
 cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -I include tests/vm/ovs-samples.c \
     -L "$out/lib" -lpsample -lm -Wl,-rpath,"$root/$out/lib" -o "$out/ovs-samples"
+# The nlmon round trip reads tcpdump's capture with libpcap.
+cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -I include tests/vm/nlmon_roundtrip.c \
+    -L "$out/lib" -lpsample -lpcap -Wl,-rpath,"$root/$out/lib" -o "$out/nlmon_roundtrip"
 # The end-to-end test again under AddressSanitizer (with LeakSanitizer): the library's copies into
 # the caller's arrays go through the intercepted memcpy and its allocations through malloc.
 cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -fsanitize=address -fno-omit-frame-pointer -I include \

@@ -105,6 +105,38 @@ static inline int receive(struct psample_sub *sub, int want, int idle_ms)
     return got;
 }
 
+/* Whether this kernel sends the optional attribute `what` ("timestamp", "proto", "cookie") for a tc
+ * act_sample sample: the per-kernel table in lib.sh, passed as PSAMPLE_KERNEL_SENDS. Without it
+ * the program cannot know what to expect, and stops. */
+static inline int kernel_sends(const char *what)
+{
+    const char *list = getenv("PSAMPLE_KERNEL_SENDS");
+    if (list == NULL) {
+        fprintf(stderr, "PSAMPLE_KERNEL_SENDS is not set: run through tests/vm/lib.sh\n");
+        exit(2);
+    }
+    size_t n = strlen(what);
+    for (const char *p = list; (p = strstr(p, what)) != NULL; p += n)
+        if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == 0))
+            return 1;
+    return 0;
+}
+
+/* Exactly the fields a tc act_sample sample on lo's egress carries on this kernel, plus `extra`
+ * (TUNNEL, USER_COOKIE when the test set them up). Every other bit must be clear: IIFINDEX (an
+ * egress sample), OUT_TC, OUT_TC_OCC, LATENCY (hardware only), SAMPLE_PROBABILITY (Open vSwitch
+ * only), GROUP_REFCOUNT (group events only), and TIMESTAMP/PROTO before 5.13. */
+static inline uint64_t tc_sample_fields(uint64_t extra)
+{
+    uint64_t f = PSAMPLE_FIELD_OIFINDEX | PSAMPLE_FIELD_ORIGSIZE | PSAMPLE_FIELD_SAMPLE_GROUP |
+                 PSAMPLE_FIELD_GROUP_SEQ | PSAMPLE_FIELD_SAMPLE_RATE | PSAMPLE_FIELD_DATA;
+    if (kernel_sends("timestamp"))
+        f |= PSAMPLE_FIELD_TIMESTAMP;
+    if (kernel_sends("proto"))
+        f |= PSAMPLE_FIELD_PROTO;
+    return f | extra;
+}
+
 static inline struct psample_sub *subscribe(uint32_t flags)
 {
     struct psample_opts opts = { .size = sizeof opts, .flags = flags | PSAMPLE_SUB_NONBLOCK };

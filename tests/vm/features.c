@@ -19,6 +19,9 @@ static void test_cookie(const char *hex)
     CHECK(got == 20, "received %d of 20", got);
     for (int i = 0; i < got; i++) {
         const struct psample_packet *p = &seen[i].pkt;
+        uint64_t want = tc_sample_fields(strcmp(hex, "none") ? PSAMPLE_FIELD_USER_COOKIE : 0);
+        CHECK(p->fields == want, "fields 0x%llx, want exactly 0x%llx", (unsigned long long)p->fields,
+              (unsigned long long)want);
         if (!strcmp(hex, "none")) {
             CHECK(!(p->fields & PSAMPLE_FIELD_USER_COOKIE) && p->user_cookie == NULL, "unexpected cookie");
             continue;
@@ -44,7 +47,8 @@ static void test_tunnel(void)
         const uint8_t src[4] = { 127, 0, 0, 1 }, dst[4] = { 127, 0, 0, 2 };
         uint32_t must = PSAMPLE_TUNNEL_FIELD_ID | PSAMPLE_TUNNEL_FIELD_IPV4_SRC | PSAMPLE_TUNNEL_FIELD_IPV4_DST |
                         PSAMPLE_TUNNEL_FIELD_TTL | PSAMPLE_TUNNEL_FIELD_TOS | PSAMPLE_TUNNEL_FIELD_TP_DST;
-        CHECK(p->fields & PSAMPLE_FIELD_TUNNEL, "no tunnel key (fields 0x%llx)", (unsigned long long)p->fields);
+        CHECK(p->fields == tc_sample_fields(PSAMPLE_FIELD_TUNNEL), "fields 0x%llx, want exactly 0x%llx",
+              (unsigned long long)p->fields, (unsigned long long)tc_sample_fields(PSAMPLE_FIELD_TUNNEL));
         CHECK((t->fields & must) == must, "tunnel fields 0x%x lack 0x%x", t->fields, must);
         CHECK(t->id == 42, "tunnel id %llu", (unsigned long long)t->id);
         CHECK(!memcmp(t->ipv4_src, src, 4) && !memcmp(t->ipv4_dst, dst, 4), "tunnel addresses");

@@ -49,11 +49,55 @@ in_sampled_ns() { # rate trunc command...
     in_ns_with "action sample rate $rate group 7 trunc $trunc" "$@"
 }
 
-# The tc action cookie the tests set, and whether this kernel passes it on (6.11 and later).
-# shellcheck disable=SC2034 # read by the scripts that source this file
-TC_COOKIE=00112233445566778899aabbccddeeff
+# The tc action cookie the tests set.
+export TC_COOKIE=00112233445566778899aabbccddeeff
+
+# What this kernel's psample sends for a tc act_sample sample taken on a software device (lo's
+# egress), per kernel of the matrix, keyed by `uname -r`'s MAJOR.MINOR. Each line was checked
+# against that version's net/psample/psample.c (psample_sample_packet) and net/sched/act_sample.c:
+# - always: OIFINDEX on egress (IIFINDEX on ingress), ORIGSIZE, SAMPLE_GROUP, GROUP_SEQ,
+#   SAMPLE_RATE, DATA, and TUNNEL when the skb has tunnel info (since 5.8, so 5.10 has it);
+# - timestamp,proto: TIMESTAMP and PROTO, put unconditionally since 5.13 ("psample: Add additional
+#   metadata attributes"); v5.10's psample_sample_packet(group, skb, trunc_size, in_ifindex,
+#   out_ifindex, sample_rate) puts neither;
+# - cookie: USER_COOKIE, act_sample passes the tc action cookie since 6.11 (psample_metadata
+#   user_cookie); 5.10 and 6.1 do not;
+# - never, on any kernel, from act_sample: OUT_TC, OUT_TC_OCC and LATENCY (psample_metadata's
+#   out_tc_valid, out_tc_occ_valid and latency_valid are set only by hardware drivers, mlxsw) and
+#   SAMPLE_PROBABILITY (6.11+, set only when rate_as_probability, which only Open vSwitch's
+#   psample action sets). The tests assert these absent everywhere.
+# The newest (sid) kernel is checked like 6.12 unless a line of its own says otherwise.
+kernel_series() {
+    local r
+    r=$(uname -r)
+    [[ $r =~ ^([0-9]+)\.([0-9]+) ]] && echo "${BASH_REMATCH[1]}.${BASH_REMATCH[2]}"
+}
+kernel_expectations() {
+    case $(kernel_series) in
+    5.10) echo "" ;;
+    6.1) echo "timestamp,proto" ;;
+    6.12) echo "timestamp,proto,cookie" ;;
+    *)
+        # Newer than 6.12 (sid): the 6.12 set. Anything else is outside the matrix.
+        if [ "$(printf '%s\n' "$(kernel_series)" 6.13 | sort -V | head -n 1)" = 6.13 ]; then
+            echo "timestamp,proto,cookie"
+        else
+            echo "lib.sh: no psample expectations for kernel $(uname -r)" >&2
+            return 1
+        fi
+        ;;
+    esac
+}
+# The C programs read the expectations from the environment (and fail without them).
+PSAMPLE_KERNEL_SENDS=$(kernel_expectations) || { echo "FAIL: no expectations for $(uname -r)"; exit 1; }
+export PSAMPLE_KERNEL_SENDS
+echo "expectations for $(uname -r) (series $(kernel_series)): optional attributes sent: ${PSAMPLE_KERNEL_SENDS:-none}"
+
+kernel_sends() { # timestamp|proto|cookie
+    [[ ,$PSAMPLE_KERNEL_SENDS, == *,$1,* ]]
+}
 kernel_sends_cookie() {
-    case $(uname -r) in 6.1.*) return 1 ;; *) return 0 ;; esac
+    kernel_sends cookie
 }
 
 psample_loaded() {
