@@ -66,7 +66,10 @@ run_case "unprivileged subscribe gives EPERM" in_sampled_ns 1 128 \
 run_case "hostile callers: one row per misuse" in_sampled_ns 1 128 "$faults" hostile
 run_case "overload: delivered + dropped = sampled, exactly (1,000,000 samples)" in_sampled_ns 1 128 "$faults" overload 1000000
 run_case "PSAMPLE_SUB_ENOBUFS: one -ENOBUFS, then on, still exact" in_sampled_ns 1 128 "$faults" enobufs
-run_case "churn: 10000 subscribe/receive/close cycles" in_sampled_ns 1 128 "$faults" churn 10000
+# 10,000 cycles on 6.1 and 6.12 (the published figures); 2,000 on the other kernels of the matrix,
+# which keeps the whole make test within its time budget.
+case $(kernel_series) in 6.1 | 6.12) churn_cycles=10000 ;; *) churn_cycles=2000 ;; esac
+run_case "churn: $churn_cycles subscribe/receive/close cycles" in_sampled_ns 1 128 "$faults" churn "$churn_cycles"
 make_named_namespaces
 run_case "subscribe in another namespace by fd" unshare -n "$features" netns
 run_case "all namespaces with namespace ids" "$features" allnetns
