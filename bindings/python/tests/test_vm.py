@@ -85,6 +85,7 @@ def test_samples_of_our_datagrams(sink):
         assert len(p.data) == min(p.orig_size, TRUNC)
         assert before - 60e9 < p.timestamp_ns < time.time_ns() + 60e9
         assert p.user_cookie == cookie and bool(p.fields & psample.FIELD_USER_COOKIE) == bool(cookie)
+        assert len(cookie) in (0, 16) and p.ovs_cookie() is None  # a tc cookie of 16 bytes is not OVS's
         assert (p.out_tc, p.out_tc_occ, p.latency_ns) == (0, 0, 0)
     assert st.delivered == len(payloads) and st.groups_tracked >= 1 and st.rcvbuf > 0
     assert (st.kernel_drops, st.seq_gaps, st.decode_errors, st.truncated) == (0, 0, 0, 0)
