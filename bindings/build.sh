@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds, on the host, what tests/vm/bindings-tests.sh runs in the VM, all under
 # build/vm/bindings/: the library (debug build) with its SONAME link, a psample.pc pointing at it
-# and at include/, and the Go package's test binary linked through that .pc. Then installs the
-# Python package into build/venv. Nothing is downloaded: Go uses only its standard library
+# and at include/, and the Go package's test binary linked through that .pc. Then checks the
+# Python package's types (mypy --strict) and installs it into build/vm/bindings/python and
+# build/venv. Nothing is downloaded: Go uses only its standard library
 # (GOPROXY=off), and the Python package builds with its own stdlib-only backend (--no-index).
 #
 #   bindings/build.sh && tests/vm/vm-run 6.12 tests/vm/bindings-tests.sh
@@ -41,6 +42,12 @@ export GOCACHE=$root/target/go-cache/$header_hash
 (cd bindings/go && go vet . && go test -c -o "$out/psample-go.test.new" .)
 mv -f "$out/psample-go.test.new" "$out/psample-go.test"
 
-"$root/build/venv/bin/pip" install --quiet --disable-pip-version-check --no-index --no-deps --force-reinstall \
-    ./bindings/python
+# The Python package: type-checked (mypy --strict, py.typed in the wheel), then installed twice:
+# into build/vm/bindings/python, which the VM tests import (PYTHONPATH), so they run this tree's
+# package even when build/venv is shared with other checkouts; and into build/venv for users.
+(cd bindings/python && "$root/build/venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_typing.py)
+pip=("$root/build/venv/bin/pip" install --quiet --disable-pip-version-check --no-index --no-deps)
+rm -rf "$out/python"
+"${pip[@]}" --target "$out/python" ./bindings/python
+"${pip[@]}" --force-reinstall ./bindings/python
 echo "bindings/build.sh: staged in ${out#"$root"/}; python package installed in build/venv"

@@ -187,7 +187,9 @@ def python(constants, structs):
            'import enum',
            'import ipaddress',
            'from dataclasses import dataclass',
-           'from typing import Optional',
+           'from typing import Any, Callable, Optional, TypeVar',
+           '',
+           '_R = TypeVar("_R")',
            '']
     aliases = []
     for prefix, _go, _gotype, cls, base, doc in FAMILIES:
@@ -235,7 +237,7 @@ def python(constants, structs):
             out.append(f'        ("{f.name}", {t}),')
         out.append("    ]")
 
-    out += ["", "", "def _copy(ptr, n: int) -> bytes:", '    return ctypes.string_at(ptr, n) if ptr else b""']
+    out += ["", "", "def _copy(ptr: Any, n: int) -> bytes:", '    return ctypes.string_at(ptr, n) if ptr else b""']
     for struct in RECORDS:
         name, _presence, _godoc, pydoc = RECORDS[struct]
         kept = record_fields(struct, structs[struct])
@@ -247,7 +249,7 @@ def python(constants, structs):
             t = f"Optional[{RECORDS[extra[0]][0]}]" if kind == "record" else types[kind]
             out.append(f"    {f.name}: {t}")
         fn = re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
-        out += ["", "", f"def {fn}_from_c(c: {CTYPES_NAMES[struct]}, cls: type = {name}) -> {name}:",
+        out += ["", "", f"def {fn}_from_c(c: {CTYPES_NAMES[struct]}, cls: Callable[..., _R]) -> _R:",
                 f'    """Copies a struct {struct} into a `cls` ({name} or a subclass)."""', "    return cls("]
         for kind, f, extra in kept:
             if kind == "int":
@@ -261,7 +263,7 @@ def python(constants, structs):
             else:
                 need_constant(constants, extra[1], f"{struct}.{f.name}")
                 sub = re.sub(r"(?<!^)([A-Z])", r"_\1", RECORDS[extra[0]][0]).lower()
-                v = f"{sub}_from_c(c.{f.name}) if c.fields & {extra[1]} else None"
+                v = f"{sub}_from_c(c.{f.name}, {RECORDS[extra[0]][0]}) if c.fields & {extra[1]} else None"
             out.append(f"        {f.name}={v},")
         out.append("    )")
     return "\n".join(out).replace("\n\n\n\n", "\n\n\n") + "\n"

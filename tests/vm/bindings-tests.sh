@@ -10,8 +10,10 @@ out="$root/build/vm/bindings"
 gotest="$out/psample-go.test"
 . "$root/tests/vm/lib.sh"
 [ -x "$gotest" ] || { echo "FAIL: $gotest missing: run bindings/build.sh on the host" >&2; exit 1; }
+[ -f "$out/python/psample/py.typed" ] || { echo "FAIL: $out/python missing: run bindings/build.sh" >&2; exit 1; }
 # The root filesystem is read-only here: no bytecode, no pytest cache.
-export PSAMPLE_LIBRARY="$out/lib/libpsample.so.0" PYTHONDONTWRITEBYTECODE=1
+# The Python package is the copy bindings/build.sh installed from this tree.
+export PSAMPLE_LIBRARY="$out/lib/libpsample.so.0" PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$out/python"
 pytest=("$root/build/venv/bin/python" -m pytest -p no:cacheprovider -v -rs)
 # The real-kernel tests skip themselves outside the VM; here they must run, so a skip fails.
 no_skips() { # command...
@@ -30,7 +32,7 @@ else
     run_case "go: host tests, psample absent" \
         unshare -n env -u PSAMPLE_IN_VM -C "$root/bindings/go" "$gotest" -test.v
     run_case "python: host tests, psample absent" \
-        unshare -n env -u PSAMPLE_IN_VM -C "$root/bindings/python" "${pytest[@]}" tests/test_psample.py tests/test_abi.py
+        unshare -n env -u PSAMPLE_IN_VM -C "$root/bindings/python" "${pytest[@]}" tests/test_psample.py tests/test_abi.py tests/test_semantics.py
 fi
 
 modprobe -a psample act_sample cls_matchall sch_ingress || { echo "FAIL: modprobe"; exit 1; }

@@ -85,3 +85,19 @@ def test_enum_classes_hold_the_constants():
     assert psample.Field.TUNNEL == psample.FIELD_TUNNEL and psample.TunnelField.ID == psample.TUNNEL_FIELD_ID
     assert psample.PacketFlag.USERSPACE == psample.PKT_F_USERSPACE
     assert isinstance(psample.SUB_CONFIG_EVENTS | psample.SUB_NO_SAMPLES, psample.SubFlag)
+
+
+def test_enum_classes_are_the_headers_families():
+    # Each IntFlag/IntEnum class holds exactly its PSAMPLE_<family>_* constants, with the values
+    # the C compiler gives them (not the values parsed from the text).
+    facts, _n, _s = c_facts()
+    compiled = {f[1]: int(f[2]) for f in facts if f[0] == "const"}
+    classes = 0
+    for prefix, _go, _gotype, cls_name, _base, _doc in load_gen().FAMILIES:
+        if not cls_name:
+            continue
+        cls = getattr(psample, cls_name)
+        want = {name[len(prefix):]: value for name, value in compiled.items() if name.startswith(prefix)}
+        assert {m.name: m.value for m in cls} == want, cls_name
+        classes += 1
+    assert classes == 5

@@ -143,6 +143,6 @@ def test_closed_subscription():
     sub = psample.Subscription(None, 1)  # as after close()
     sub.close()
     assert sub.closed
-    for call in (sub.recv, sub.stats, sub.fileno, lambda: next(sub)):
+    for call in (sub.recv, sub.stats, sub.fileno, lambda: next(iter(sub))):
         with pytest.raises(ValueError):
             call()

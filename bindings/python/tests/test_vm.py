@@ -3,6 +3,7 @@ PSAMPLE_IN_VM) inside a network namespace whose loopback egress is sampled by
 `action sample rate 1 group 7 trunc 128 [cookie PSAMPLE_TEST_COOKIE]`. Traffic: UDP to 127.0.0.1
 only, a bounded number of datagrams; every wait is bounded in time."""
 
+import asyncio
 import contextlib
 import errno
 import os
@@ -43,7 +44,7 @@ def collect(sub, want, seconds=10.0):
     got, deadline = [], time.monotonic() + seconds
     while len(got) < want and time.monotonic() < deadline:
         select.select([sub], [], [], max(0.0, deadline - time.monotonic()))
-        got.extend(sub)  # stops when nothing is queued
+        got.extend(sub)  # a new iteration each time: it stops when nothing is queued
     return got
 
 
@@ -84,6 +85,7 @@ def test_samples_of_our_datagrams(sink):
         assert len(p.data) == min(p.orig_size, TRUNC)
         assert before - 60e9 < p.timestamp_ns < time.time_ns() + 60e9
         assert p.user_cookie == cookie and bool(p.fields & psample.FIELD_USER_COOKIE) == bool(cookie)
+        assert len(cookie) in (0, 16) and p.ovs_cookie() is None  # a tc cookie of 16 bytes is not OVS's
         assert (p.out_tc, p.out_tc_occ, p.latency_ns) == (0, 0, 0)
     assert st.delivered == len(payloads) and st.groups_tracked >= 1 and st.rcvbuf > 0
     assert (st.kernel_drops, st.seq_gaps, st.decode_errors, st.truncated) == (0, 0, 0, 0)
@@ -133,3 +135,86 @@ def test_nonblocking_recv_raises_blocking_io_error():
 def test_list_groups():
     groups = {g.group: g for g in psample.list_groups()}
     assert GROUP in groups and groups[GROUP].refcount >= 1
+
+
+def test_nonblocking_iteration_ends_for_good_and_a_new_loop_continues(sink):
+    port = sink.getsockname()[1]
+    with psample.subscribe(groups=[GROUP], nonblocking=True) as sub:
+        it = iter(sub)
+        assert list(it) == []
+        send(sink, [b"late"])
+        assert select.select([sub], [], [], 10)[0], "no sample within 10 s"
+        assert list(it) == [], "an iterator that stopped must stay stopped"
+        assert [udp_payload(p.data, port) for p in collect(sub, 1)] == [b"late"]
+
+
+def run(coro, seconds=30.0):
+    """Runs a scenario in a new event loop, bounded in time."""
+    return asyncio.run(asyncio.wait_for(coro, seconds))
+
+
+def test_asyncio_stream_of_our_datagrams(sink):
+    port = sink.getsockname()[1]
+    payloads = [b"psample-async-%d-%03d" % (os.getpid(), i) for i in range(20)]
+
+    async def scenario():
+        async with psample.subscribe_async(groups=[GROUP]) as sub:
+            # Sent from the loop once the stream is waiting in it.
+            asyncio.get_running_loop().call_later(0.2, send, sink, payloads)
+            got = []
+            async for pkt in sub.stream():
+                got.append(pkt)
+                if len(got) == len(payloads):
+                    break
+            return got, sub.stats()
+
+    got, st = run(scenario())
+    assert [udp_payload(p.data, port) for p in got] == payloads
+    assert all(p.group == GROUP and p.kind == psample.Kind.SAMPLE for p in got)
+    assert st.delivered == len(payloads) and (st.kernel_drops, st.seq_gaps) == (0, 0)
+
+
+def test_asyncio_cancel_leaves_the_subscription_usable(sink, capsys):
+    port = sink.getsockname()[1]
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        with psample.subscribe_async(groups=[GROUP]) as sub:
+            latencies = []
+            for _ in range(3):
+                task = asyncio.ensure_future(sub.recv())
+                await asyncio.sleep(0.2)
+                assert not task.done(), "nothing was sent: recv() must still be waiting"
+                start = time.monotonic()
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                latencies.append(time.monotonic() - start)
+                assert task.cancelled()
+                assert not loop.remove_reader(sub.fileno()), "the cancelled recv() left its reader"
+            send(sink, [b"after-cancel"])
+            return latencies, await sub.recv()
+
+    latencies, pkts = run(scenario())
+    with capsys.disabled():
+        print(f"\nasyncio recv() cancel latency, ms: {', '.join(f'{s * 1e3:.2f}' for s in latencies)}")
+    assert max(latencies) < 0.1
+    assert [udp_payload(p.data, port) for p in pkts] == [b"after-cancel"]
+
+
+def test_asyncio_close_from_another_task_ends_the_stream():
+    async def scenario():
+        sub = psample.subscribe_async(groups=[99])  # nothing arrives: only close() ends the stream
+
+        async def consume():
+            return [pkt async for pkt in sub.stream()]
+
+        task = asyncio.ensure_future(consume())
+        await asyncio.sleep(0.2)
+        assert not task.done()
+        start = time.monotonic()
+        sub.close()
+        got = await task
+        return got, time.monotonic() - start, sub.closed
+
+    got, latency, closed = run(scenario())
+    assert got == [] and closed and latency < 0.1

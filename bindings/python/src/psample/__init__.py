@@ -1,10 +1,21 @@
 """Receive Linux psample packet samples through libpsample, with ctypes (no compiler needed).
 
-    import psample
+With asyncio (the socket waits in the event loop, through `loop.add_reader`)::
+
+    import asyncio, psample
+
+    async def main() -> None:
+        async with psample.subscribe_async(groups=[7]) as sub:
+            async for pkt in sub.stream():
+                print(pkt.group, pkt.group_seq, pkt.oifindex, len(pkt.data), pkt.effective_rate)
+
+    asyncio.run(main())
+
+Or blocking, in a thread of its own::
 
     with psample.subscribe(groups=[7]) as sub:
         for pkt in sub:
-            print(pkt.group, pkt.group_seq, pkt.oifindex, len(pkt.data), pkt.effective_rate)
+            print(pkt.group, pkt.group_seq, len(pkt.data))
 
 Every record is copied into a `Packet` (its `data` is `bytes`), so packets stay valid after the
 next receive and after `close()`. Errors are `OSError(errno, psample_strerror text)`: for
@@ -15,13 +26,16 @@ dynamic loader finds it, else what `ctypes.util.find_library("psample")` finds.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import ctypes
 import ctypes.util
 import errno as _errno
 import functools
 import os
-from typing import Iterator, List
+import struct
+from types import TracebackType
+from typing import IO, AsyncIterator, Deque, Iterable, Iterator, List, NamedTuple, Optional, Tuple, Type, Union
 
 from . import _abi
 # The constants (enum classes, and their members by header name) and the C structures come from
@@ -29,14 +43,16 @@ from . import _abi
 from ._abi import *  # noqa: F401,F403
 from ._abi import GroupInfo, Stats, Tunnel  # noqa: F401 (public records)
 from ._abi import _GroupInfo, _GroupStats, _Opts, _Packet, _Stats, _Tunnel  # noqa: F401 (the tests read their layouts)
-from ._abi import DEFAULT_BATCH, SUB_NETNS_FD, SUB_NONBLOCK
+from ._abi import DEFAULT_BATCH, DEFAULT_RCVBUF, SUB_NETNS_FD, SUB_NONBLOCK  # noqa: F401 (DEFAULT_*: public)
 
 __all__ = [
-    "GroupInfo", "Packet", "Stats", "Subscription", "Tunnel",
-    "decode", "list_groups", "subscribe", "version",
+    "AsyncSubscription", "GroupInfo", "OvsCookie", "Packet", "Stats", "Subscription", "Tunnel",
+    "decode", "list_groups", "subscribe", "subscribe_async", "version",
 ]
 
 _u32 = ctypes.c_uint32
+# A network namespace: its descriptor, or an object with fileno() (an open file of /run/netns/NAME).
+NetnsFd = Union[int, IO[bytes], IO[str]]
 
 
 @functools.lru_cache(maxsize=None)
@@ -74,14 +90,20 @@ def _lib() -> ctypes.CDLL:
     return lib
 
 
+def _strerror(rc: int) -> str:
+    text: bytes = _lib().psample_strerror(rc)
+    return text.decode()
+
+
 def _error(rc: int) -> OSError:
     """OSError for a negative errno; its constructor picks the subclass (FileNotFoundError, ...)."""
-    return OSError(-rc, _lib().psample_strerror(rc).decode())
+    return OSError(-rc, _strerror(rc))
 
 
 def version() -> str:
     """The library's version, "MAJOR.MINOR.PATCH"."""
-    return _lib().psample_version().decode()
+    text: bytes = _lib().psample_version()
+    return text.decode()
 
 
 def _u32_arg(name: str, value: int) -> int:
@@ -91,21 +113,29 @@ def _u32_arg(name: str, value: int) -> int:
     return value
 
 
-def _opts(groups=None, nonblocking=False, rcvbuf=0, flags=0, netns_fd=None, batch=0):
+def _opts(groups: Optional[Iterable[int]] = None, nonblocking: bool = False, rcvbuf: int = 0, flags: int = 0,
+          netns_fd: Optional[NetnsFd] = None, batch: int = 0) -> Tuple[_Opts, "ctypes.Array[ctypes.c_uint32]"]:
     """A _Opts and the group array it points to (keep both alive during the call)."""
-    groups = [_u32_arg("group", g) for g in (groups or ())]
-    array = (_u32 * len(groups))(*groups)
+    group_list = [_u32_arg("group", g) for g in (groups or ())]
+    array = (_u32 * len(group_list))(*group_list)
     opts = _Opts(size=ctypes.sizeof(_Opts), flags=_u32_arg("flags", flags), rcvbuf=_u32_arg("rcvbuf", rcvbuf),
-                 groups=array if groups else None, n_groups=len(groups), batch=_u32_arg("batch", batch))
+                 groups=array if group_list else None, n_groups=len(group_list), batch=_u32_arg("batch", batch))
     if nonblocking:
         opts.flags |= SUB_NONBLOCK
     if netns_fd is not None:
         fd = netns_fd if isinstance(netns_fd, int) else netns_fd.fileno()
         if not -0x80000000 <= fd <= 0x7FFFFFFF:  # what int32_t cannot carry; the library checks the rest
-            raise OSError(_errno.EBADF, _lib().psample_strerror(_errno.EBADF).decode())
+            raise OSError(_errno.EBADF, _strerror(-_errno.EBADF))
         opts.flags |= SUB_NETNS_FD
         opts.netns_fd = fd
     return opts, array
+
+
+class OvsCookie(NamedTuple):
+    """The 8-byte user cookie of Open vSwitch's psample action: two big-endian 32-bit ids."""
+
+    domain: int  # observation domain id
+    point: int  # observation point id
 
 
 class Packet(_abi.Packet):
@@ -115,64 +145,65 @@ class Packet(_abi.Packet):
     @property
     def effective_rate(self) -> int:
         """The sampling rate as "1 in N", whether the producer sent N or a probability (OVS)."""
-        return _lib().psample_effective_rate(ctypes.byref(_Packet(fields=self.fields, rate=self.rate)))
+        rate: int = _lib().psample_effective_rate(ctypes.byref(_Packet(fields=self.fields, rate=self.rate)))
+        return rate
+
+    def ovs_cookie(self) -> Optional[OvsCookie]:
+        """The Open vSwitch observation ids of `user_cookie`, or None unless the cookie is 8 bytes
+        (OVS sends htonl(obs_domain_id) then htonl(obs_point_id); other producers, such as a tc
+        action cookie of another length, are not OVS's)."""
+        if len(self.user_cookie) != 8:
+            return None
+        domain, point = struct.unpack(">II", self.user_cookie)
+        return OvsCookie(domain, point)
 
 
 def _packet(c: _Packet) -> Packet:
     return _abi.packet_from_c(c, Packet)
 
 
-class Subscription:
-    """A psample subscription: a context manager, and an iterator of Packets.
+class _Handle:
+    """What both subscription kinds share: the handle, its receive array, the records received
+    but not yet handed out, stats, fileno and close."""
 
-    Iterating blocks for the next packet; on a nonblocking subscription it stops when nothing is
-    queued (poll `fileno()` for reading, then iterate again). Not thread-safe: one per thread.
-    """
-
-    def __init__(self, handle: ctypes.c_void_p, batch: int):
+    def __init__(self, handle: Optional[ctypes.c_void_p], batch: int):
         self._h = handle
         self._buf = (_Packet * batch)()
-        self._pending: collections.deque = collections.deque()
+        self._pending: Deque[Packet] = collections.deque()
 
     def _handle(self) -> ctypes.c_void_p:
         if not self._h:
             raise ValueError("I/O operation on a closed psample subscription")
         return self._h
 
-    def recv(self) -> List[Packet]:
-        """Receives at least one record (up to the batch size). Blocks unless nonblocking, then
-        raises BlockingIOError when nothing is queued."""
+    def _receive(self) -> List[Packet]:
+        """The records held back from an earlier receive, else one psample_recv() call (blocking
+        as the handle was opened). Retries EINTR (PEP 475): a handler that raises
+        (KeyboardInterrupt) still ends the wait, since Python runs handlers between these calls."""
+        if self._pending:
+            held = list(self._pending)
+            self._pending.clear()
+            return held
         while True:
-            rc = _lib().psample_recv(self._handle(), self._buf, len(self._buf), ctypes.sizeof(_Packet))
-            # PEP 475: retry after a signal; a handler that raises (KeyboardInterrupt) ends the
-            # wait, since Python runs handlers between these calls.
+            rc: int = _lib().psample_recv(self._handle(), self._buf, len(self._buf), ctypes.sizeof(_Packet))
             if rc != -_errno.EINTR:
                 break
         if rc < 0:
             raise _error(rc)
         return [_packet(self._buf[i]) for i in range(rc)]
 
-    def __iter__(self) -> Iterator[Packet]:
-        return self
-
-    def __next__(self) -> Packet:
-        if not self._pending:
-            try:
-                self._pending.extend(self.recv())
-            except BlockingIOError:
-                raise StopIteration from None
-        return self._pending.popleft()
-
     def stats(self) -> Stats:
+        """The subscription's loss accounting (delivered, kernel_drops, seq_gaps, ...)."""
         st = _Stats()
-        rc = _lib().psample_stats(self._handle(), ctypes.byref(st), ctypes.sizeof(st))
+        rc: int = _lib().psample_stats(self._handle(), ctypes.byref(st), ctypes.sizeof(st))
         if rc < 0:
             raise _error(rc)
-        return _abi.stats_from_c(st)
+        return _abi.stats_from_c(st, Stats)
 
     def fileno(self) -> int:
         """The socket, for select/poll/selectors; owned by the subscription."""
-        return _lib().psample_fd(self._handle())
+        fd: int = _lib().psample_fd(self._handle())
+        return fd
 
     def close(self) -> None:
         """Closes the subscription (again: no-op). Received packets stay valid."""
@@ -185,49 +216,178 @@ class Subscription:
     def closed(self) -> bool:
         return not self._h
 
-    def __enter__(self) -> "Subscription":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self):
+    def __del__(self) -> None:
         try:
             self.close()
         except Exception:  # interpreter shutdown: the library may be gone already
             pass
 
 
-def subscribe(groups=None, nonblocking=False, rcvbuf=0, flags=0, netns_fd=None, batch=0) -> Subscription:
-    """Subscribes to psample samples.
+class Subscription(_Handle):
+    """A psample subscription: a context manager, and an iterable of Packets.
 
-    groups: only these groups, filtered in the kernel (None: all). nonblocking: iteration stops
-    and recv() raises BlockingIOError when nothing is queued. rcvbuf: receive buffer to ask for,
-    bytes (0: the library's default). flags: more SUB_* bits. netns_fd: a network namespace fd or file to
-    subscribe in. batch: datagrams per system call (0: the library's default).
+    Iterating a blocking subscription waits for packets without end. Each `iter()` of a
+    nonblocking one yields what is queued and then stops for good (as iterators must): wait
+    on `fileno()` (select, selectors), then start a new `for` loop. Records a loop did not
+    consume are kept for the next loop or recv(). Not thread-safe: one per thread. For asyncio,
+    use subscribe_async().
     """
+
+    def recv(self) -> List[Packet]:
+        """At least one record (up to the batch size). Blocks unless nonblocking, then raises
+        BlockingIOError when nothing is queued."""
+        return self._receive()
+
+    def __iter__(self) -> Iterator[Packet]:
+        while True:
+            if not self._pending:
+                try:
+                    self._pending.extend(self._receive())
+                except BlockingIOError:
+                    return
+            yield self._pending.popleft()
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
+                 tb: Optional[TracebackType]) -> None:
+        self.close()
+
+
+class AsyncSubscription(_Handle):
+    """A psample subscription for asyncio: `await recv()`, or `async for pkt in stream()`.
+
+    The handle is nonblocking; a receive that finds nothing queued waits in the running event
+    loop (`loop.add_reader` on `fileno()`), so no thread blocks. Cancelling the waiting task
+    removes the reader and leaves the subscription usable. `close()` (on the loop's thread;
+    from another thread, `loop.call_soon_threadsafe(sub.close)`) wakes a waiting recv() with
+    ValueError and ends a stream() cleanly. One receiver at a time: a second concurrent
+    recv() raises RuntimeError.
+    """
+
+    def __init__(self, handle: Optional[ctypes.c_void_p], batch: int):
+        super().__init__(handle, batch)
+        # The receive waiting in an event loop: its loop, descriptor and wake-up future.
+        self._waiter: Optional[Tuple[asyncio.AbstractEventLoop, int, asyncio.Future[None]]] = None
+
+    async def recv(self) -> List[Packet]:
+        """At least one record (up to the batch size), waiting in the event loop for them."""
+        if self._waiter is not None:
+            raise RuntimeError("recv() is already waiting on this psample subscription")
+        while True:
+            try:
+                return self._receive()
+            except BlockingIOError:
+                pass
+            await self._readable()
+
+    async def stream(self) -> AsyncIterator[Packet]:
+        """Packets one at a time, until close(). Records of a batch that a cancelled or stopped
+        loop did not consume are kept for the next stream() or recv()."""
+        self._handle()  # closed before the first packet: ValueError, as recv()
+        while True:
+            if not self._pending:
+                try:
+                    self._pending.extend(await self.recv())
+                except ValueError:
+                    if self.closed:
+                        return
+                    raise
+            yield self._pending.popleft()
+
+    def __aiter__(self) -> AsyncIterator[Packet]:
+        return self.stream()
+
+    async def _readable(self) -> None:
+        """Waits until the socket is readable (or close() wakes us)."""
+        loop = asyncio.get_running_loop()
+        fd = self.fileno()
+        ready: asyncio.Future[None] = loop.create_future()
+        loop.add_reader(fd, _set_ready, ready)
+        self._waiter = (loop, fd, ready)
+        try:
+            await ready
+        finally:
+            # Cancelled, woken, or closed: the reader goes (close() removed it already).
+            if self._waiter is not None and self._waiter[2] is ready:
+                self._waiter = None
+                loop.remove_reader(fd)
+
+    def close(self) -> None:
+        """Closes the subscription (again: no-op); a receive waiting on it raises ValueError."""
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            loop, fd, ready = waiter
+            loop.remove_reader(fd)  # before the descriptor closes and its number can be reused
+            if not ready.done():
+                ready.set_exception(ValueError("psample subscription closed while receiving"))
+        super().close()
+
+    async def __aenter__(self) -> AsyncSubscription:
+        return self
+
+    async def __aexit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
+                        tb: Optional[TracebackType]) -> None:
+        self.close()
+
+    def __enter__(self) -> AsyncSubscription:
+        return self
+
+    def __exit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
+                 tb: Optional[TracebackType]) -> None:
+        self.close()
+
+
+def _set_ready(ready: asyncio.Future[None]) -> None:
+    if not ready.done():
+        ready.set_result(None)
+
+
+def _open(groups: Optional[Iterable[int]], nonblocking: bool, rcvbuf: int, flags: int,
+          netns_fd: Optional[NetnsFd], batch: int) -> Tuple[ctypes.c_void_p, int]:
     opts, _array = _opts(groups, nonblocking, rcvbuf, flags, netns_fd, batch)
     handle = ctypes.c_void_p()
-    rc = _lib().psample_subscribe(ctypes.byref(handle), ctypes.byref(opts))
+    rc: int = _lib().psample_subscribe(ctypes.byref(handle), ctypes.byref(opts))
     if rc < 0:
         raise _error(rc)
     # Room for the most one receive can return: the handle's batch (past MAX_BATCH the library has
     # already refused).
-    return Subscription(handle, batch or DEFAULT_BATCH)
+    return handle, batch or DEFAULT_BATCH
 
 
-def list_groups(netns_fd=None) -> List[GroupInfo]:
+def subscribe(groups: Optional[Iterable[int]] = None, nonblocking: bool = False, rcvbuf: int = 0, flags: int = 0,
+              netns_fd: Optional[NetnsFd] = None, batch: int = 0) -> Subscription:
+    """Subscribes to psample samples.
+
+    groups: only these groups, filtered in the kernel (None: all). nonblocking: each iteration
+    stops and recv() raises BlockingIOError when nothing is queued. rcvbuf: receive buffer to ask
+    for, bytes (0: the library's default). flags: more SUB_* bits. netns_fd: a network namespace
+    fd or file to subscribe in. batch: datagrams per system call (0: the library's default).
+    """
+    return Subscription(*_open(groups, nonblocking, rcvbuf, flags, netns_fd, batch))
+
+
+def subscribe_async(groups: Optional[Iterable[int]] = None, rcvbuf: int = 0, flags: int = 0,
+                    netns_fd: Optional[NetnsFd] = None, batch: int = 0) -> AsyncSubscription:
+    """Subscribes to psample samples for asyncio (a nonblocking handle); the arguments are
+    subscribe()'s. Opening does not wait (no await): `async with psample.subscribe_async(...)`."""
+    return AsyncSubscription(*_open(groups, True, rcvbuf, flags, netns_fd, batch))
+
+
+def list_groups(netns_fd: Optional[NetnsFd] = None) -> List[GroupInfo]:
     """psample's groups in this network namespace (or netns_fd's). Needs no privilege."""
     opts, _array = _opts(netns_fd=netns_fd)
     total = ctypes.c_size_t()
     n = 16
     while True:
         buf = (_GroupInfo * n)()
-        rc = _lib().psample_list_groups(ctypes.byref(opts), buf, n, ctypes.sizeof(_GroupInfo), ctypes.byref(total))
+        rc: int = _lib().psample_list_groups(ctypes.byref(opts), buf, n, ctypes.sizeof(_GroupInfo),
+                                             ctypes.byref(total))
         if rc < 0:
             raise _error(rc)
         if total.value <= n:
-            return [_abi.group_info_from_c(g) for g in buf[:rc]]
+            return [_abi.group_info_from_c(g, GroupInfo) for g in buf[:rc]]
         n = total.value + 16  # more than fit: again, with room for groups created meanwhile
 
 
@@ -236,7 +396,7 @@ def decode(message: bytes) -> Packet:
     Raises OSError EBADMSG for a malformed message, ENOMSG for one that is not psample's."""
     message = bytes(message)
     pkt = _Packet()
-    rc = _lib().psample_decode(message, len(message), ctypes.byref(pkt), ctypes.sizeof(pkt))
+    rc: int = _lib().psample_decode(message, len(message), ctypes.byref(pkt), ctypes.sizeof(pkt))
     if rc < 0:
         raise _error(rc)
     return _packet(pkt)  # copies out of `message` before it can go away

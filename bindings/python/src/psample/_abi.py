@@ -10,7 +10,9 @@ import ctypes
 import enum
 import ipaddress
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Callable, Optional, TypeVar
+
+_R = TypeVar("_R")
 
 
 class SubFlag(enum.IntFlag):
@@ -390,7 +392,7 @@ class _GroupStats(ctypes.Structure):
     ]
 
 
-def _copy(ptr, n: int) -> bytes:
+def _copy(ptr: Any, n: int) -> bytes:
     return ctypes.string_at(ptr, n) if ptr else b""
 
 
@@ -424,7 +426,7 @@ class Tunnel:
     ttl: int
 
 
-def tunnel_from_c(c: _Tunnel, cls: type = Tunnel) -> Tunnel:
+def tunnel_from_c(c: _Tunnel, cls: Callable[..., _R]) -> _R:
     """Copies a struct psample_tunnel into a `cls` (Tunnel or a subclass)."""
     return cls(
         id=c.id,
@@ -501,7 +503,7 @@ class Packet:
     seq_lost: int
 
 
-def packet_from_c(c: _Packet, cls: type = Packet) -> Packet:
+def packet_from_c(c: _Packet, cls: Callable[..., _R]) -> _R:
     """Copies a struct psample_packet into a `cls` (Packet or a subclass)."""
     return cls(
         fields=c.fields,
@@ -523,7 +525,7 @@ def packet_from_c(c: _Packet, cls: type = Packet) -> Packet:
         nsid=c.nsid,
         out_tc=c.out_tc,
         proto=c.proto,
-        tunnel=tunnel_from_c(c.tunnel) if c.fields & FIELD_TUNNEL else None,
+        tunnel=tunnel_from_c(c.tunnel, Tunnel) if c.fields & FIELD_TUNNEL else None,
         seq_lost=c.seq_lost,
     )
 
@@ -561,7 +563,7 @@ class Stats:
     groups_tracked: int
 
 
-def stats_from_c(c: _Stats, cls: type = Stats) -> Stats:
+def stats_from_c(c: _Stats, cls: Callable[..., _R]) -> _R:
     """Copies a struct psample_stats into a `cls` (Stats or a subclass)."""
     return cls(
         delivered=c.delivered,
@@ -591,7 +593,7 @@ class GroupInfo:
     next_seq: int
 
 
-def group_info_from_c(c: _GroupInfo, cls: type = GroupInfo) -> GroupInfo:
+def group_info_from_c(c: _GroupInfo, cls: Callable[..., _R]) -> _R:
     """Copies a struct psample_group_info into a `cls` (GroupInfo or a subclass)."""
     return cls(
         group=c.group,
@@ -617,7 +619,7 @@ class GroupStats:
     last_seq: int
 
 
-def group_stats_from_c(c: _GroupStats, cls: type = GroupStats) -> GroupStats:
+def group_stats_from_c(c: _GroupStats, cls: Callable[..., _R]) -> _R:
     """Copies a struct psample_group_stats into a `cls` (GroupStats or a subclass)."""
     return cls(
         delivered=c.delivered,
