@@ -37,4 +37,4 @@ pub use error::{Errno, Result};
 pub use netlink::GroupInfo;
 pub use options::Options;
 pub use stats::Stats;
-pub use subscription::{list_groups, Subscription};
+pub use subscription::{list_groups, Remote, Subscription};
