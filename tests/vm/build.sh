@@ -19,3 +19,14 @@ done
 # the caller's arrays go through the intercepted memcpy and its allocations through malloc.
 cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -fsanitize=address -fno-omit-frame-pointer -I include \
     tests/vm/e2e.c -L "$out/lib" -lpsample -Wl,-rpath,"$root/$out/lib" -o "$out/e2e-asan"
+# The threading test under ThreadSanitizer, against a library whose own code is instrumented too
+# (its atomics and plain accesses; std is not, as that needs -Zbuild-std and rust-src). Stable
+# rustc takes -Z flags with RUSTC_BOOTSTRAP=1; the ABI-mismatch check is about the uninstrumented
+# std, which is what this build accepts knowingly.
+RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zsanitizer=thread -Cunsafe-allow-abi-mismatch=sanitizer" \
+    cargo build --quiet --lib --target-dir "$root/target/tsan"
+mkdir -p "$out/lib-tsan"
+cp "$root/target/tsan/debug/libpsample.so" "$out/lib-tsan/libpsample.so"
+ln -sf libpsample.so "$out/lib-tsan/libpsample.so.0"
+clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -fsanitize=thread -I include tests/vm/threads.c \
+    -L "$out/lib-tsan" -lpsample -Wl,-rpath,"$root/$out/lib-tsan" -lpthread -o "$out/threads-tsan"
