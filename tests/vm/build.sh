@@ -22,11 +22,13 @@ cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -fsanitize=address -fno-omit-
 # The threading test under ThreadSanitizer, against a library whose own code is instrumented too
 # (its atomics and plain accesses; std is not, as that needs -Zbuild-std and rust-src). Stable
 # rustc takes -Z flags with RUSTC_BOOTSTRAP=1; the ABI-mismatch check is about the uninstrumented
-# std, which is what this build accepts knowingly.
+# std, which is what this build accepts knowingly. An explicit --target keeps the flags away from
+# proc macros and build scripts (host code, loaded by the uninstrumented compiler).
+host=$(rustc -vV | sed -n 's/^host: //p')
 RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zsanitizer=thread -Cunsafe-allow-abi-mismatch=sanitizer" \
-    cargo build --quiet --lib --target-dir "$root/target/tsan"
+    cargo build --quiet --lib --target "$host" --target-dir "$root/target/tsan"
 mkdir -p "$out/lib-tsan"
-cp "$root/target/tsan/debug/libpsample.so" "$out/lib-tsan/libpsample.so"
+cp "$root/target/tsan/$host/debug/libpsample.so" "$out/lib-tsan/libpsample.so"
 ln -sf libpsample.so "$out/lib-tsan/libpsample.so.0"
 clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -fsanitize=thread -I include tests/vm/threads.c \
     -L "$out/lib-tsan" -lpsample -Wl,-rpath,"$root/$out/lib-tsan" -lpthread -o "$out/threads-tsan"

@@ -25,8 +25,9 @@ if psample_loaded; then
     fail_outside_case "psample is already loaded: cannot test its absence"
 else
     run_case "module missing gives ENOENT" unshare -n "$e2e" enoent
-    # Leaves psample unloaded for the next case.
-    run_case "PSAMPLE_SUB_WAIT_FAMILY: subscribe before psample loads, join when it appears" \
+    # Leaves psample unloaded for the next case. ($1 expands in the inner shell.)
+    # shellcheck disable=SC2016
+    run_case "wait for the family (PSAMPLE_SUB_WAIT_FAMILY): subscribe before psample loads, join when it appears" \
         unshare -n sh -c 'ip link set lo up && tc qdisc add dev lo clsact && exec "$1" wait-family' sh "$faults"
     run_case "ENOENT, then success once the module is loaded" "$faults" late-load
 fi
