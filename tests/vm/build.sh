@@ -31,4 +31,5 @@ mkdir -p "$out/lib-tsan"
 cp "$root/target/tsan/$host/debug/libpsample.so" "$out/lib-tsan/libpsample.so"
 ln -sf libpsample.so "$out/lib-tsan/libpsample.so.0"
 clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -fsanitize=thread -I include tests/vm/threads.c \
+    tests/vm/tsan-shims.c \
     -L "$out/lib-tsan" -lpsample -Wl,-rpath,"$root/$out/lib-tsan" -lpthread -o "$out/threads-tsan"
