@@ -59,6 +59,12 @@
 // `opts.netns_fd` is valid: create the socket in that network namespace.
 #define PSAMPLE_SUB_NETNS_FD 128
 
+// Succeed even when psample is not loaded yet: the handle joins the "packets" group as soon as the
+// family appears (nlctrl's notify group). Until then a blocking psample_recv() waits and a
+// nonblocking one returns `-EAGAIN`; psample_stats() `joined` says which. With
+// `PSAMPLE_SUB_RESUBSCRIBE` the handle follows any sequence of unloads and loads.
+#define PSAMPLE_SUB_WAIT_FAMILY 256
+
 // Record kind of a packet: a sampled packet.
 #define PSAMPLE_KIND_SAMPLE 0
 
@@ -210,8 +216,8 @@
 #define PSAMPLE_DEFAULT_RCVBUF 33554432
 
 // A subscription to psample samples: one netlink socket and its receive buffers. Opaque; create
-// with psample_subscribe(), free with psample_close(). Not thread-safe: use one handle per thread
-// (handles are independent).
+// with psample_subscribe(), free with psample_close(). Each function's "Thread safety" line says
+// what may run concurrently on one handle; handles are independent.
 struct psample_sub;
 
 // Subscription options. Zero-initialize, set `size = sizeof(struct psample_opts)`, then the
@@ -381,6 +387,10 @@ struct psample_stats {
   uint32_t rcvbuf;
   // (namespace, group) pairs whose sequence numbers are followed.
   uint32_t groups_tracked;
+  // 1 while the handle is joined to psample's "packets" group; 0 while it waits for psample to
+  // appear (`PSAMPLE_SUB_WAIT_FAMILY`) or after the family went away. Since version 0.2 (check
+  // that `size` covers it).
+  uint64_t joined;
 };
 
 // One group from psample_list_groups().
@@ -422,9 +432,11 @@ extern "C" {
 // senders only, a 32 MiB receive buffer, overruns counted rather than reported.
 //
 // Returns 0, or a negative errno (also stored in `errno`): `-ENOENT` when psample is not in the
-// kernel (load the psample module), `-EPERM` without CAP_NET_ADMIN, `-EINVAL` for a NULL `out`
+// kernel (load the psample module, or pass `PSAMPLE_SUB_WAIT_FAMILY`), `-EPERM` without CAP_NET_ADMIN, `-EINVAL` for a NULL `out`
 // or bad `opts`, `-EBADF` for a bad `netns_fd`. psample_strerror() explains each. `*out` is set
 // to NULL on failure.
+//
+// Thread safety: any thread; the new handle is not yet shared.
 //
 // # Safety
 // `out` must be NULL or writable; `opts` must be NULL or point to `opts->size` readable bytes, and
@@ -437,15 +449,21 @@ int psample_subscribe(struct psample_sub **out,
 // (pass `sizeof(struct psample_packet)`; the library writes `min(pkt_size, its own size)` bytes
 // per element and zeroes the rest of each element, so fields of a newer header read 0).
 //
-// Blocks until at least one record is queued, then takes what is queued, up to `n` (and the
+// Blocks until at least one record is queued (one recvmmsg(2) when samples are queued; only when
+// none is, a poll(2) on the socket and the wake-up eventfd, then a second recvmmsg), then takes what is queued, up to `n` (and the
 // handle's batch size), without blocking again. Returns the number of records filled (>= 1),
-// 0 when `n` is 0, or a negative errno: `-EAGAIN` (nonblocking handle, nothing queued), `-EINTR`
-// (a signal arrived first), `-ENOBUFS` (only with `PSAMPLE_SUB_ENOBUFS`), `-ENODEV` (the psample
+// 0 when `n` is 0, or a negative errno: `-EAGAIN` (nonblocking handle, nothing queued; with
+// `PSAMPLE_SUB_WAIT_FAMILY` also while psample is not loaded), `-ECANCELED` (psample_wakeup() was
+// called and nothing is queued), `-EINTR` (a signal arrived while waiting, even with
+// `SA_RESTART`: call again), `-ENOBUFS` (only with `PSAMPLE_SUB_ENOBUFS`), `-ENODEV` (the psample
 // module was unloaded), `-EINVAL` (NULL `sub`, NULL `pkts` with `n > 0`, `pkt_size` below
 // `PSAMPLE_PACKET_SIZE_V1` or above `PSAMPLE_MAX_STRUCT_SIZE`).
 //
 // Pointers in the filled packets stay valid until the next psample_recv() or psample_close() on
 // this handle.
+//
+// Thread safety: one thread at a time per handle. psample_stats(), psample_wakeup() and
+// psample_fd() may run on other threads meanwhile; nothing else may.
 //
 // # Safety
 // `sub` must be NULL or a live handle used by one thread at a time; `pkts` must be NULL or point
@@ -459,6 +477,8 @@ int psample_recv(struct psample_sub *sub,
 // The handle's socket descriptor, for poll/epoll (POLLIN). Owned by the handle: do not close it or
 // read from it. `-EINVAL` for a NULL `sub`.
 //
+// Thread safety: any thread, also during psample_recv() (the descriptor never changes).
+//
 // # Safety
 // `sub` must be NULL or a live handle.
 int psample_fd(const struct psample_sub *sub);
@@ -466,14 +486,41 @@ int psample_fd(const struct psample_sub *sub);
 // Closes the handle and frees it. NULL is a no-op. Pointers from earlier psample_recv() calls
 // become invalid.
 //
+// Thread safety: no other call may be running or start on this handle (wake the receiver with
+// psample_wakeup() and join it first).
+//
 // # Safety
 // `sub` must be NULL or a live handle, and is not used again.
 void psample_close(struct psample_sub *sub);
+
+// Wakes the handle's receiver: a psample_recv() blocked on `sub`, or the next one that would block
+// (or, on a `PSAMPLE_SUB_NONBLOCK` handle, return `-EAGAIN`), returns `-ECANCELED` instead, once
+// per call of psample_wakeup(). Wake-ups add up: three calls make three psample_recv() calls
+// return `-ECANCELED`. Samples already queued are returned first, never dropped.
+//
+// For a clean shutdown, call it from a signal handler or another thread and leave the receive
+// loop on `-ECANCELED`. Programs that poll psample_fd() themselves are not woken by it (their
+// poll() sees only the socket); their next psample_recv() that finds nothing returns
+// `-ECANCELED`.
+//
+// Returns 0, or `-EINVAL` for a NULL `sub`. Leaves `errno` alone on success.
+//
+// Thread safety: any thread, also while another thread is inside psample_recv() on this handle,
+// and async-signal-safe (one lock-free atomic add and one write(2) to an eventfd: no lock, no
+// allocation).
+//
+// # Safety
+// `sub` must be NULL or a live handle.
+int psample_wakeup(const struct psample_sub *sub);
 
 // Fills `*st` (`size` = `sizeof(struct psample_stats)`) with the handle's loss accounting. Writes
 // `min(size, its own size)` bytes, zeroes the rest of the caller's `size` bytes, and sets
 // `st->size` to the bytes it filled. Returns 0, or
 // `-EINVAL` for NULL pointers or `size` below `PSAMPLE_STATS_SIZE_V1`.
+//
+// Thread safety: any thread, also while another thread is inside psample_recv() on this handle.
+// Each counter is read whole (no torn 64-bit value); counters are read one by one, so two of them
+// may be a few samples apart.
 //
 // # Safety
 // `sub` must be NULL or a live handle; `st` must be NULL or point to `size` writable bytes.
@@ -489,6 +536,8 @@ int psample_stats(const struct psample_sub *sub,
 // Returns 0; `-EBADMSG` for a malformed message (short header, bad lengths, an attribute of the
 // wrong size); `-ENOMSG` for a netlink message that is not a sample or group event; `-EINVAL` for
 // NULL pointers or a small `pkt_size`. Unknown attributes are skipped.
+//
+// Thread safety: any thread (no handle involved).
 //
 // # Safety
 // `msg` must be NULL or point to `len` readable bytes; `pkt` must be NULL or point to `pkt_size`
@@ -506,6 +555,8 @@ int psample_decode(const void *msg,
 // rest of it zeroed) and stores the number of groups that exist in `*total` (may be NULL) so the
 // array can be sized.
 // Returns the number filled, or a negative errno (`-ENOENT`: psample not loaded).
+//
+// Thread safety: any thread (opens its own socket).
 //
 // # Safety
 // `opts` as for psample_subscribe(); `groups` must be NULL or point to `n * info_size` writable
@@ -546,6 +597,8 @@ int psample_group_stats(const struct psample_sub *sub,
 // (`PSAMPLE_FIELD_SAMPLE_PROBABILITY`, then N = round(UINT32_MAX / rate)). 0 for NULL or a zero
 // probability.
 //
+// Thread safety: any thread.
+//
 // # Safety
 // `pkt` must be NULL or point to a packet of at least `PSAMPLE_PACKET_SIZE_V1` bytes.
 uint32_t psample_effective_rate(const struct psample_packet *pkt);
@@ -573,9 +626,13 @@ int psample_ovs_cookie(const struct psample_packet *pkt,
 
 // What an error code means and what to do about it. Accepts `-errno` or `errno`; never NULL;
 // the string is static.
+//
+// Thread safety: any thread.
 const char *psample_strerror(int err);
 
 // The library version, "MAJOR.MINOR.PATCH". Static.
+//
+// Thread safety: any thread.
 const char *psample_version(void);
 
 #ifdef __cplusplus

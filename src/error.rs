@@ -60,7 +60,8 @@ pub fn message(err: i32) -> &'static CStr {
                          version, unknown flags, non-zero reserved bytes or non-zero bytes past the fields this library knows (the program was built \
                          against a newer psample.h), or a value out of range; see psample.h",
         libc::EAGAIN => c"no sample is queued yet (non-blocking handle): poll psample_fd() for POLLIN, then call again",
-        libc::EINTR => c"interrupted by a signal before any sample arrived: call again",
+        libc::EINTR => c"interrupted by a signal before any sample arrived: call again (to stop a blocked \
+                        psample_recv() from a signal handler, call psample_wakeup() there)",
         libc::ENOBUFS => c"the kernel dropped samples because the receive buffer was full (reported because \
                           PSAMPLE_SUB_ENOBUFS is set): psample_stats() counts them; raise opts.rcvbuf, read \
                           faster, or sample less often",
@@ -71,6 +72,8 @@ pub fn message(err: i32) -> &'static CStr {
                          again, or subscribe with PSAMPLE_SUB_RESUBSCRIBE to follow reloads",
         libc::EBADF => c"bad file descriptor: opts.netns_fd is not an open network namespace file \
                          (/run/netns/NAME, /proc/PID/ns/net)",
+        libc::ECANCELED => c"woken up by psample_wakeup() before any sample was queued (no sample is lost): \
+                            stop receiving, or call psample_recv() again",
         libc::ENOMEM => c"out of memory",
         libc::EMFILE | libc::ENFILE => c"too many open files: close some descriptors or raise the limit",
         libc::EAFNOSUPPORT | libc::EPROTONOSUPPORT => c"this kernel has no generic netlink sockets",

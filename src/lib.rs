@@ -6,7 +6,8 @@
 //! - `recv`: batched reads into buffers the handle owns;
 //! - [`stats`]: loss accounting;
 //! - [`options`]: what a subscription asks for, and every rule about it;
-//! - [`subscription`]: ties them together; Rust users call [`Subscription`] directly.
+//! - [`subscription`]: ties them together; Rust users call [`Subscription`] directly, and hand a
+//!   [`Remote`] to other threads to read the counters or wake a blocked `recv` (`ECANCELED`).
 //!
 //! ```no_run
 //! let mut sub = psample::Subscription::open(psample::Options::default())?;
@@ -37,4 +38,4 @@ pub use error::{Errno, Result};
 pub use netlink::GroupInfo;
 pub use options::Options;
 pub use stats::{GroupStats, Stats};
-pub use subscription::{list_groups, Subscription};
+pub use subscription::{list_groups, Remote, Subscription};

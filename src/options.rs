@@ -43,6 +43,8 @@ pub struct Options {
     pub resubscribe: bool,
     /// Datagrams read per system call, at most [`MAX_BATCH`]; 0 for [`DEFAULT_BATCH`].
     pub batch: u32,
+    /// Open even when psample is not loaded, and join its groups when the family appears.
+    pub wait_family: bool,
 }
 
 impl Options {

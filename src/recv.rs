@@ -52,9 +52,9 @@ impl RecvBuffers {
         self.hdrs.len()
     }
 
-    /// Reads up to `max` datagrams. Blocking: waits for the first, then takes what is queued.
-    /// Nonblocking: `EAGAIN` when nothing is queued.
-    pub fn read(&mut self, fd: RawFd, max: usize, nonblocking: bool) -> Result<usize> {
+    /// Reads up to `max` queued datagrams without waiting (`MSG_DONTWAIT`): `EAGAIN` when
+    /// nothing is queued. The caller decides how to wait, so a busy socket costs one system call.
+    pub fn read(&mut self, fd: RawFd, max: usize) -> Result<usize> {
         let n = max.clamp(1, self.batch());
         // Pointers are rebuilt on every call so no struct holds pointers into itself between calls.
         for i in 0..n {
@@ -69,7 +69,7 @@ impl RecvBuffers {
             h.msg_hdr.msg_flags = 0;
             h.msg_len = 0;
         }
-        let flags = if nonblocking { libc::MSG_DONTWAIT } else { libc::MSG_WAITFORONE };
+        let flags = libc::MSG_DONTWAIT;
         // SAFETY: the first `n` headers point at buffers owned by `self` (data slots of SLOT_SIZE,
         // names, iovecs, control blocks of CMSG_SPACE) that outlive the call and are not otherwise
         // borrowed; the kernel writes at most the lengths given.

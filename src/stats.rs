@@ -1,6 +1,8 @@
 //! Loss accounting: counters kept by the receive loop, and sequence-gap tracking per
 //! (namespace, group) from `PSAMPLE_ATTR_GROUP_SEQ`.
 
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
 /// Calls `$then!` with the field list of [`Stats`], the one place a counter is declared. `Stats`
 /// is defined from it, and the C layer generates its `psample_stats` conversion from it (a struct
 /// literal, so a counter missing from the C struct, or a C field missing here, does not compile).
@@ -32,6 +34,9 @@ macro_rules! stats_fields {
             rcvbuf: u32,
             /// (namespace, group) pairs whose sequence numbers are followed.
             groups_tracked: u32,
+            /// 1 while the handle is joined to psample's sample group; 0 while it waits for the
+            /// family to appear (`wait_family`) or after it went away.
+            joined: u64,
         }
     };
 }
@@ -49,6 +54,52 @@ macro_rules! define_stats {
 
 stats_fields!(define_stats);
 pub(crate) use stats_fields;
+
+/// The atomic type that stores a counter of type `Self`.
+pub trait Counter {
+    type Atomic: Default;
+    fn load(a: &Self::Atomic) -> Self;
+}
+
+impl Counter for u64 {
+    type Atomic = AtomicU64;
+    fn load(a: &AtomicU64) -> u64 {
+        a.load(Ordering::Relaxed)
+    }
+}
+
+impl Counter for u32 {
+    type Atomic = AtomicU32;
+    fn load(a: &AtomicU32) -> u32 {
+        a.load(Ordering::Relaxed)
+    }
+}
+
+macro_rules! define_shared_stats {
+    ($($(#[$doc:meta])* $field:ident: $ty:ty,)*) => {
+        /// [`Stats`] as atomics, so other threads can read them while the receiving thread counts.
+        /// Only the receiving thread writes (see [`add`]); every value is read whole (no torn
+        /// 64-bit counter), each on its own (the set is not one snapshot).
+        #[derive(Default)]
+        pub struct SharedStats {
+            $(pub $field: <$ty as Counter>::Atomic,)*
+        }
+
+        impl SharedStats {
+            pub fn load(&self) -> Stats {
+                Stats { $($field: <$ty as Counter>::load(&self.$field),)* }
+            }
+        }
+    };
+}
+
+stats_fields!(define_shared_stats);
+
+/// Adds `n` to a counter that only the calling thread writes: a plain load and store, no locked
+/// read-modify-write on the receive path.
+pub fn add(counter: &AtomicU64, n: u64) {
+    counter.store(counter.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+}
 
 /// What one handle saw of one (namespace, group): a row of [`SeqTracker`]'s table.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use std::process::{Command, Output};
 mod support;
 use support::{files_under, make, run, run_ok, target_dir, text, ROOT, VERSION};
 
-const EXPORTS: [&str; 12] = [
+const EXPORTS: [&str; 13] = [
     "psample_close",
     "psample_decode",
     "psample_effective_rate",
@@ -26,6 +26,7 @@ const EXPORTS: [&str; 12] = [
     "psample_strerror",
     "psample_subscribe",
     "psample_version",
+    "psample_wakeup",
 ];
 
 /// target/<profile>: this test runs as target/<profile>/deps/c_abi-<hash>.

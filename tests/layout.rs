@@ -109,6 +109,7 @@ fn rust_layouts() -> BTreeMap<String, Layout> {
             resubscribed,
             rcvbuf,
             groups_tracked,
+            joined,
         }),
         layout!(psample_group_info { group, refcount, next_seq, reserved }),
         layout!(psample_group_stats { delivered, seq_lost, nsid, group, last_seq, reserved }),

@@ -54,6 +54,13 @@ const (
 	// FlagNetnsFD is PSAMPLE_SUB_NETNS_FD.
 	// `opts.netns_fd` is valid: create the socket in that network namespace.
 	FlagNetnsFD uint32 = C.PSAMPLE_SUB_NETNS_FD
+
+	// FlagWaitFamily is PSAMPLE_SUB_WAIT_FAMILY.
+	// Succeed even when psample is not loaded yet: the handle joins the "packets" group as soon as the
+	// family appears (nlctrl's notify group). Until then a blocking psample_recv() waits and a
+	// nonblocking one returns `-EAGAIN`; psample_stats() `joined` says which. With
+	// `PSAMPLE_SUB_RESUBSCRIBE` the handle follows any sequence of unloads and loads.
+	FlagWaitFamily uint32 = C.PSAMPLE_SUB_WAIT_FAMILY
 )
 
 // Record kinds (psample_packet.kind).
@@ -407,6 +414,10 @@ type Stats struct {
 	Rcvbuf uint32
 	// (namespace, group) pairs whose sequence numbers are followed.
 	GroupsTracked uint32
+	// 1 while the handle is joined to psample's "packets" group; 0 while it waits for psample to
+	// appear (`PSAMPLE_SUB_WAIT_FAMILY`) or after the family went away. Since version 0.2 (check
+	// that `size` covers it).
+	Joined uint64
 }
 
 // statsFromC copies a struct psample_stats into Go memory.
@@ -424,6 +435,7 @@ func statsFromC(c *C.struct_psample_stats) Stats {
 	r.Resubscribed = uint64(c.resubscribed)
 	r.Rcvbuf = uint32(c.rcvbuf)
 	r.GroupsTracked = uint32(c.groups_tracked)
+	r.Joined = uint64(c.joined)
 	return r
 }
 

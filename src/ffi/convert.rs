@@ -89,6 +89,7 @@ pub fn options_from_c(o: &psample_opts, groups: Vec<u32>) -> Result<Options> {
         config_events: f & PSAMPLE_SUB_CONFIG_EVENTS != 0,
         no_samples: f & PSAMPLE_SUB_NO_SAMPLES != 0,
         resubscribe: f & PSAMPLE_SUB_RESUBSCRIBE != 0,
+        wait_family: f & PSAMPLE_SUB_WAIT_FAMILY != 0,
         batch: o.batch,
     })
 }

@@ -7,6 +7,7 @@ mod args;
 mod convert;
 pub mod types;
 
+use std::cell::UnsafeCell;
 use std::ffi::{c_char, c_int, c_void};
 use std::mem::size_of;
 use std::ptr::addr_of;
@@ -14,35 +15,54 @@ use std::ptr::addr_of;
 use crate::decode::{decode_message, effective_rate, ovs_cookie, OVS_COOKIE_LEN};
 use crate::error::{message, Errno};
 use crate::options::{Options, MAX_GROUPS};
-use crate::subscription::{self, Subscription};
+use crate::subscription::{self, Remote, Subscription};
 use args::*;
 use convert::*;
 use types::*;
 
 /// A subscription to psample samples: one netlink socket and its receive buffers. Opaque; create
-/// with psample_subscribe(), free with psample_close(). Not thread-safe: use one handle per thread
-/// (handles are independent).
+/// with psample_subscribe(), free with psample_close(). Each function's "Thread safety" line says
+/// what may run concurrently on one handle; handles are independent.
 pub struct psample_sub {
-    inner: Subscription,
+    /// The socket descriptor, fixed for the handle's life.
+    fd: c_int,
+    /// What psample_stats() and psample_wakeup() use from any thread (atomics, the eventfd).
+    remote: Remote,
+    /// Receive state. Only psample_recv() touches it, one thread at a time by the C contract, so
+    /// a `&mut` to it never coexists with another reference to it; the other entry points reach
+    /// `fd` and `remote` through `&psample_sub` without going near it.
+    inner: UnsafeCell<Subscription>,
 }
 
-/// The subscription behind a caller's handle, unless it is NULL.
+/// The shared parts of a caller's handle, unless it is NULL.
 ///
 /// # Safety
-/// `sub` must be NULL or a live handle from psample_subscribe(), not used by another thread
-/// during `'a`.
-unsafe fn handle<'a>(sub: *const psample_sub) -> Result<&'a Subscription, Errno> {
-    // SAFETY: non-null (checked) live handle, per the caller contract.
-    Ok(unsafe { &(*non_null(sub)?).inner })
+/// `sub` must be NULL or a live handle from psample_subscribe() (not closed during `'a`).
+unsafe fn handle<'a>(sub: *const psample_sub) -> Result<&'a psample_sub, Errno> {
+    // SAFETY: non-null (checked) live handle, per the caller contract. Any thread may hold a
+    // shared reference: the receive state is behind an UnsafeCell.
+    Ok(unsafe { &*non_null(sub)? })
 }
 
-/// As [`handle`], for the calls that receive (they use the handle's buffers).
+/// The receive state of a caller's handle, for psample_recv().
 ///
 /// # Safety
-/// As [`handle`].
-unsafe fn handle_mut<'a>(sub: *mut psample_sub) -> Result<&'a mut Subscription, Errno> {
-    // SAFETY: non-null (checked) live handle, used by this thread only, per the caller contract.
-    Ok(unsafe { &mut (*non_null_mut(sub)?).inner })
+/// As [`handle`], and no other thread is inside psample_recv() on it during `'a`.
+unsafe fn receiver<'a>(sub: *mut psample_sub) -> Result<&'a mut Subscription, Errno> {
+    // SAFETY: live handle (caller contract); `inner` is dereferenced only here and in
+    // `receive_state`, both called by one thread at a time per handle and never while the other
+    // runs on it (the C contract), so the `&mut` is unique.
+    Ok(unsafe { &mut *handle(sub)?.inner.get() })
+}
+
+/// The receive state of a caller's handle, read-only, for psample_group_stats().
+///
+/// # Safety
+/// As [`handle`], and no other thread is inside psample_recv() on it during `'a`.
+unsafe fn receive_state<'a>(sub: *const psample_sub) -> Result<&'a Subscription, Errno> {
+    // SAFETY: live handle (caller contract); no psample_recv() runs on it meanwhile, so no `&mut`
+    // to `inner` exists while this shared reference lives.
+    Ok(unsafe { &*handle(sub)?.inner.get() })
 }
 
 /// Copies in a caller's `psample_opts` (NULL: None), zero-extending an older, smaller struct.
@@ -82,9 +102,11 @@ unsafe fn read_options(opts: *const psample_opts) -> Result<Options, Errno> {
 /// senders only, a 32 MiB receive buffer, overruns counted rather than reported.
 ///
 /// Returns 0, or a negative errno (also stored in `errno`): `-ENOENT` when psample is not in the
-/// kernel (load the psample module), `-EPERM` without CAP_NET_ADMIN, `-EINVAL` for a NULL `out`
+/// kernel (load the psample module, or pass `PSAMPLE_SUB_WAIT_FAMILY`), `-EPERM` without CAP_NET_ADMIN, `-EINVAL` for a NULL `out`
 /// or bad `opts`, `-EBADF` for a bad `netns_fd`. psample_strerror() explains each. `*out` is set
 /// to NULL on failure.
+///
+/// Thread safety: any thread; the new handle is not yet shared.
 ///
 /// # Safety
 /// `out` must be NULL or writable; `opts` must be NULL or point to `opts->size` readable bytes, and
@@ -98,8 +120,9 @@ pub unsafe extern "C" fn psample_subscribe(out: *mut *mut psample_sub, opts: *co
         unsafe { out.write(std::ptr::null_mut()) };
         // SAFETY: forwarded caller contract for `opts`.
         let inner = Subscription::open(unsafe { read_options(opts) }?)?;
+        let sub = psample_sub { fd: inner.fd(), remote: inner.remote(), inner: UnsafeCell::new(inner) };
         // SAFETY: as above; ownership of the box passes to the caller until psample_close().
-        unsafe { out.write(Box::into_raw(Box::new(psample_sub { inner }))) };
+        unsafe { out.write(Box::into_raw(Box::new(sub))) };
         Ok(0)
     })
 }
@@ -108,15 +131,21 @@ pub unsafe extern "C" fn psample_subscribe(out: *mut *mut psample_sub, opts: *co
 /// (pass `sizeof(struct psample_packet)`; the library writes `min(pkt_size, its own size)` bytes
 /// per element and zeroes the rest of each element, so fields of a newer header read 0).
 ///
-/// Blocks until at least one record is queued, then takes what is queued, up to `n` (and the
+/// Blocks until at least one record is queued (one recvmmsg(2) when samples are queued; only when
+/// none is, a poll(2) on the socket and the wake-up eventfd, then a second recvmmsg), then takes what is queued, up to `n` (and the
 /// handle's batch size), without blocking again. Returns the number of records filled (>= 1),
-/// 0 when `n` is 0, or a negative errno: `-EAGAIN` (nonblocking handle, nothing queued), `-EINTR`
-/// (a signal arrived first), `-ENOBUFS` (only with `PSAMPLE_SUB_ENOBUFS`), `-ENODEV` (the psample
+/// 0 when `n` is 0, or a negative errno: `-EAGAIN` (nonblocking handle, nothing queued; with
+/// `PSAMPLE_SUB_WAIT_FAMILY` also while psample is not loaded), `-ECANCELED` (psample_wakeup() was
+/// called and nothing is queued), `-EINTR` (a signal arrived while waiting, even with
+/// `SA_RESTART`: call again), `-ENOBUFS` (only with `PSAMPLE_SUB_ENOBUFS`), `-ENODEV` (the psample
 /// module was unloaded), `-EINVAL` (NULL `sub`, NULL `pkts` with `n > 0`, `pkt_size` below
 /// `PSAMPLE_PACKET_SIZE_V1` or above `PSAMPLE_MAX_STRUCT_SIZE`).
 ///
 /// Pointers in the filled packets stay valid until the next psample_recv() or psample_close() on
 /// this handle.
+///
+/// Thread safety: one thread at a time per handle. psample_stats(), psample_wakeup() and
+/// psample_fd() may run on other threads meanwhile; nothing else may.
 ///
 /// # Safety
 /// `sub` must be NULL or a live handle used by one thread at a time; `pkts` must be NULL or point
@@ -130,8 +159,8 @@ pub unsafe extern "C" fn psample_recv(
     pkt_size: usize,
 ) -> c_int {
     to_c_int(|| {
-        // SAFETY: the caller passes NULL or a live handle it uses from this thread only.
-        let sub = unsafe { handle_mut(sub) }?;
+        // SAFETY: the caller passes NULL or a live handle on which no other psample_recv() runs.
+        let sub = unsafe { receiver(sub) }?;
         let pkt_size = struct_size(pkt_size, PSAMPLE_PACKET_SIZE_V1)?;
         let base = out_array(pkts, n, pkt_size)?;
         let mut filled = 0usize;
@@ -149,18 +178,23 @@ pub unsafe extern "C" fn psample_recv(
 /// The handle's socket descriptor, for poll/epoll (POLLIN). Owned by the handle: do not close it or
 /// read from it. `-EINVAL` for a NULL `sub`.
 ///
+/// Thread safety: any thread, also during psample_recv() (the descriptor never changes).
+///
 /// # Safety
 /// `sub` must be NULL or a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn psample_fd(sub: *const psample_sub) -> c_int {
     to_c_int(|| {
         // SAFETY: the caller passes NULL or a live handle.
-        Ok(unsafe { handle(sub) }?.fd())
+        Ok(unsafe { handle(sub) }?.fd)
     })
 }
 
 /// Closes the handle and frees it. NULL is a no-op. Pointers from earlier psample_recv() calls
 /// become invalid.
+///
+/// Thread safety: no other call may be running or start on this handle (wake the receiver with
+/// psample_wakeup() and join it first).
 ///
 /// # Safety
 /// `sub` must be NULL or a live handle, and is not used again.
@@ -172,10 +206,41 @@ pub unsafe extern "C" fn psample_close(sub: *mut psample_sub) {
     }
 }
 
+/// Wakes the handle's receiver: a psample_recv() blocked on `sub`, or the next one that would block
+/// (or, on a `PSAMPLE_SUB_NONBLOCK` handle, return `-EAGAIN`), returns `-ECANCELED` instead, once
+/// per call of psample_wakeup(). Wake-ups add up: three calls make three psample_recv() calls
+/// return `-ECANCELED`. Samples already queued are returned first, never dropped.
+///
+/// For a clean shutdown, call it from a signal handler or another thread and leave the receive
+/// loop on `-ECANCELED`. Programs that poll psample_fd() themselves are not woken by it (their
+/// poll() sees only the socket); their next psample_recv() that finds nothing returns
+/// `-ECANCELED`.
+///
+/// Returns 0, or `-EINVAL` for a NULL `sub`. Leaves `errno` alone on success.
+///
+/// Thread safety: any thread, also while another thread is inside psample_recv() on this handle,
+/// and async-signal-safe (one lock-free atomic add and one write(2) to an eventfd: no lock, no
+/// allocation).
+///
+/// # Safety
+/// `sub` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn psample_wakeup(sub: *const psample_sub) -> c_int {
+    to_c_int(|| {
+        // SAFETY: the caller passes NULL or a live handle.
+        unsafe { handle(sub) }?.remote.wake()?;
+        Ok(0)
+    })
+}
+
 /// Fills `*st` (`size` = `sizeof(struct psample_stats)`) with the handle's loss accounting. Writes
 /// `min(size, its own size)` bytes, zeroes the rest of the caller's `size` bytes, and sets
 /// `st->size` to the bytes it filled. Returns 0, or
 /// `-EINVAL` for NULL pointers or `size` below `PSAMPLE_STATS_SIZE_V1`.
+///
+/// Thread safety: any thread, also while another thread is inside psample_recv() on this handle.
+/// Each counter is read whole (no torn 64-bit value); counters are read one by one, so two of them
+/// may be a few samples apart.
 ///
 /// # Safety
 /// `sub` must be NULL or a live handle; `st` must be NULL or point to `size` writable bytes.
@@ -187,7 +252,7 @@ pub unsafe extern "C" fn psample_stats(sub: *const psample_sub, st: *mut psample
         let sub = unsafe { handle(sub) }?;
         let st = non_null_mut(st)?;
         let size = struct_size(size, PSAMPLE_STATS_SIZE_V1)?;
-        let out = stats_to_c(&sub.stats(), size.min(size_of::<psample_stats>()));
+        let out = stats_to_c(&sub.remote.stats(), size.min(size_of::<psample_stats>()));
         // SAFETY: the caller promises `size` writable bytes at `st`.
         unsafe { write_extensible(&out, st.cast(), size) };
         Ok(0)
@@ -201,6 +266,8 @@ pub unsafe extern "C" fn psample_stats(sub: *const psample_sub, st: *mut psample
 /// Returns 0; `-EBADMSG` for a malformed message (short header, bad lengths, an attribute of the
 /// wrong size); `-ENOMSG` for a netlink message that is not a sample or group event; `-EINVAL` for
 /// NULL pointers or a small `pkt_size`. Unknown attributes are skipped.
+///
+/// Thread safety: any thread (no handle involved).
 ///
 /// # Safety
 /// `msg` must be NULL or point to `len` readable bytes; `pkt` must be NULL or point to `pkt_size`
@@ -232,6 +299,8 @@ pub unsafe extern "C" fn psample_decode(
 /// rest of it zeroed) and stores the number of groups that exist in `*total` (may be NULL) so the
 /// array can be sized.
 /// Returns the number filled, or a negative errno (`-ENOENT`: psample not loaded).
+///
+/// Thread safety: any thread (opens its own socket).
 ///
 /// # Safety
 /// `opts` as for psample_subscribe(); `groups` must be NULL or point to `n * info_size` writable
@@ -298,8 +367,8 @@ pub unsafe extern "C" fn psample_group_stats(
     total: *mut usize,
 ) -> c_int {
     to_c_int(|| {
-        // SAFETY: the caller passes NULL or a live handle no other thread uses during the call.
-        let sub = unsafe { handle(sub) }?;
+        // SAFETY: the caller passes NULL or a live handle no other thread receives on during the call.
+        let sub = unsafe { receive_state(sub) }?;
         let size = struct_size(size, PSAMPLE_GROUP_STATS_SIZE_V1)?;
         let base = out_array(out, n, size)?;
         let (mut filled, mut count) = (0usize, 0usize);
@@ -322,6 +391,8 @@ pub unsafe extern "C" fn psample_group_stats(
 /// The sampling rate of `pkt` as "1 in N", whether the producer sent N or a probability
 /// (`PSAMPLE_FIELD_SAMPLE_PROBABILITY`, then N = round(UINT32_MAX / rate)). 0 for NULL or a zero
 /// probability.
+///
+/// Thread safety: any thread.
 ///
 /// # Safety
 /// `pkt` must be NULL or point to a packet of at least `PSAMPLE_PACKET_SIZE_V1` bytes.
@@ -386,12 +457,16 @@ pub unsafe extern "C" fn psample_ovs_cookie(
 
 /// What an error code means and what to do about it. Accepts `-errno` or `errno`; never NULL;
 /// the string is static.
+///
+/// Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn psample_strerror(err: c_int) -> *const c_char {
     message(err).as_ptr()
 }
 
 /// The library version, "MAJOR.MINOR.PATCH". Static.
+///
+/// Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn psample_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()

@@ -35,7 +35,12 @@ pub const PSAMPLE_SUB_NO_SAMPLES: u32 = 32;
 pub const PSAMPLE_SUB_RESUBSCRIBE: u32 = 64;
 /// `opts.netns_fd` is valid: create the socket in that network namespace.
 pub const PSAMPLE_SUB_NETNS_FD: u32 = 128;
-pub(crate) const PSAMPLE_SUB_ALL_FLAGS: u32 = 255;
+/// Succeed even when psample is not loaded yet: the handle joins the "packets" group as soon as the
+/// family appears (nlctrl's notify group). Until then a blocking psample_recv() waits and a
+/// nonblocking one returns `-EAGAIN`; psample_stats() `joined` says which. With
+/// `PSAMPLE_SUB_RESUBSCRIBE` the handle follows any sequence of unloads and loads.
+pub const PSAMPLE_SUB_WAIT_FAMILY: u32 = 256;
+pub(crate) const PSAMPLE_SUB_ALL_FLAGS: u32 = 511;
 
 /// Record kind of a packet: a sampled packet.
 pub const PSAMPLE_KIND_SAMPLE: u32 = 0;
@@ -319,6 +324,10 @@ pub struct psample_stats {
     pub rcvbuf: u32,
     /// (namespace, group) pairs whose sequence numbers are followed.
     pub groups_tracked: u32,
+    /// 1 while the handle is joined to psample's "packets" group; 0 while it waits for psample to
+    /// appear (`PSAMPLE_SUB_WAIT_FAMILY`) or after the family went away. Since version 0.2 (check
+    /// that `size` covers it).
+    pub joined: u64,
 }
 
 /// What one handle received of one (namespace, group), from psample_group_stats().
@@ -365,6 +374,8 @@ const _: () = assert!(std::mem::size_of::<psample_group_stats>() == PSAMPLE_GROU
 const _: () =
     assert!(std::mem::offset_of!(psample_stats, groups_tracked) + std::mem::size_of::<u32>() == PSAMPLE_STATS_SIZE_V1);
 const _: () = assert!(std::mem::size_of::<psample_stats>() >= PSAMPLE_STATS_SIZE_V1);
+// No padding the library would copy out uninitialised: every field ends where the next begins.
+const _: () = assert!(std::mem::size_of::<psample_stats>() == std::mem::offset_of!(psample_stats, joined) + 8);
 const _: () = assert!(std::mem::size_of::<psample_opts>() == 40);
 const _: () = assert!(std::mem::size_of::<psample_group_info>() == PSAMPLE_GROUP_INFO_SIZE_V1);
 const _: () = assert!(std::mem::size_of::<psample_tunnel>() == 88);

@@ -25,7 +25,9 @@ _Static_assert(offsetof(struct psample_packet, tunnel) + sizeof(struct psample_t
 _Static_assert(offsetof(struct psample_packet, seq_lost) == PSAMPLE_PACKET_SIZE_V1, "seq_lost appended");
 _Static_assert(sizeof(struct psample_packet) == 200 && sizeof(struct psample_packet) % 8 == 0, "psample_packet size");
 _Static_assert(sizeof(struct psample_group_stats) == PSAMPLE_GROUP_STATS_SIZE_V1, "psample_group_stats size");
-_Static_assert(sizeof(struct psample_stats) == PSAMPLE_STATS_SIZE_V1, "psample_stats size");
+_Static_assert(sizeof(struct psample_stats) >= PSAMPLE_STATS_SIZE_V1, "psample_stats size");
+_Static_assert(offsetof(struct psample_stats, joined) == PSAMPLE_STATS_SIZE_V1, "joined is appended after v1");
+_Static_assert(sizeof(struct psample_stats) % 8 == 0, "psample_stats size is a multiple of 8");
 _Static_assert(sizeof(struct psample_opts) == 40, "psample_opts size");
 _Static_assert(sizeof(struct psample_tunnel) == 88, "psample_tunnel size");
 _Static_assert(sizeof(struct psample_group_info) == 16, "psample_group_info size");
@@ -93,6 +95,7 @@ static void test_strerror(void)
 	CHECK(strstr(psample_strerror(-ENOENT), "modprobe psample") != NULL);
 	CHECK(strstr(psample_strerror(ENOENT), "modprobe psample") != NULL);
 	CHECK(strstr(psample_strerror(-EPERM), "CAP_NET_ADMIN") != NULL);
+	CHECK(strstr(psample_strerror(-ECANCELED), "psample_wakeup") != NULL);
 	int odd[] = { 0, INT_MIN, INT_MAX, -1, 1, 4095, -4095, 123456 };
 	for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
 		const char *s = psample_strerror(odd[i]);
@@ -129,7 +132,7 @@ static void test_subscribe(void)
 	expect_subscribe(&o, EINVAL, __LINE__);
 	o = opts_ok(), o.flags = 1u << 31;
 	expect_subscribe(&o, EINVAL, __LINE__);
-	o = opts_ok(), o.flags = PSAMPLE_SUB_NETNS_FD << 1; /* first unused bit */
+	o = opts_ok(), o.flags = PSAMPLE_SUB_WAIT_FAMILY << 1; /* first unused bit */
 	expect_subscribe(&o, EINVAL, __LINE__);
 	o = opts_ok(), o.reserved = 1;
 	expect_subscribe(&o, EINVAL, __LINE__);
@@ -185,6 +188,7 @@ static void test_handle_functions(void)
 	EXPECT_ERR(psample_recv(NULL, pkts, 0, sizeof pkts[0]), EINVAL);
 	EXPECT_ERR(psample_recv(NULL, NULL, 1, sizeof pkts[0]), EINVAL);
 	EXPECT_ERR(psample_fd(NULL), EINVAL);
+	EXPECT_ERR(psample_wakeup(NULL), EINVAL);
 	EXPECT_ERR(psample_stats(NULL, &st, sizeof st), EINVAL);
 	EXPECT_ERR(psample_stats(NULL, NULL, sizeof st), EINVAL);
 	EXPECT_ERR(psample_group_stats(NULL, gs, 2, sizeof gs[0], &total), EINVAL);

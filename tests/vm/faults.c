@@ -235,6 +235,67 @@ static void test_late_load(void)
 
 #define TC_ADD "tc filter add dev lo egress pref 10 matchall action sample rate 1 group 7 trunc 128"
 
+static uint64_t joined(struct psample_sub *sub)
+{
+    struct psample_stats st = { 0 };
+    CHECK(psample_stats(sub, &st, sizeof st) == 0, "psample_stats");
+    return st.joined;
+}
+
+/* PSAMPLE_SUB_WAIT_FAMILY, started before psample is loaded (in a namespace with a clsact qdisc on
+ * lo): joins when the module appears, gets every sample sent once the sampler is added, and
+ * (with PSAMPLE_SUB_RESUBSCRIBE) follows an unload and load. Leaves psample unloaded. */
+static void test_wait_family(void)
+{
+    struct psample_sub *sub = NULL;
+    struct psample_packet pkt;
+    struct psample_opts opts = {
+        .size = sizeof opts,
+        .flags = PSAMPLE_SUB_NONBLOCK | PSAMPLE_SUB_WAIT_FAMILY | PSAMPLE_SUB_RESUBSCRIBE,
+    };
+    int rc = psample_subscribe(&sub, &opts);
+    CHECK(rc == 0, "subscribe before psample is loaded: %s", psample_strerror(rc));
+    if (rc != 0)
+        return;
+    CHECK(psample_recv(sub, &pkt, 1, sizeof pkt) == -EAGAIN, "waiting: -EAGAIN");
+    CHECK(joined(sub) == 0, "not joined before the module loads");
+    CHECK(system("modprobe psample") == 0, "modprobe psample");
+    sleep(2);
+    CHECK(psample_recv(sub, &pkt, 1, sizeof pkt) == -EAGAIN, "family appeared: still nothing queued");
+    CHECK(joined(sub) == 1, "joined once the family appeared");
+    CHECK(system("modprobe act_sample && " TC_ADD) == 0, "add the sampler");
+    send_datagrams(500, 60);
+    int got = receive(sub, 500, 2000);
+    struct psample_stats st = { 0 };
+    CHECK(psample_stats(sub, &st, sizeof st) == 0, "psample_stats");
+    printf("wait-family: got %d of 500, delivered %llu, kernel_drops %llu, seq_gaps %llu\n", got,
+           (unsigned long long)st.delivered, (unsigned long long)st.kernel_drops, (unsigned long long)st.seq_gaps);
+    CHECK(got == 500 && st.delivered == 500, "every sample after the sampler arrives: got %d", got);
+    CHECK(st.kernel_drops + st.seq_gaps == 0, "nothing lost");
+    CHECK(st.resubscribed == 0 && st.family_removed == 0, "a first join is not a resubscription");
+
+    /* Unload and load twice: the handle follows each time. */
+    for (int round = 1; round <= 2; round++) {
+        CHECK(system("tc filter del dev lo egress pref 10 && rmmod act_sample psample") == 0, "unload %d", round);
+        usleep(200000);
+        CHECK(psample_recv(sub, &pkt, 1, sizeof pkt) == -EAGAIN, "unloaded %d: waiting", round);
+        CHECK(joined(sub) == 0, "unloaded %d: not joined", round);
+        CHECK(system("modprobe act_sample && " TC_ADD) == 0, "load %d", round);
+        usleep(200000);
+        CHECK(psample_recv(sub, &pkt, 1, sizeof pkt) == -EAGAIN, "loaded %d: nothing queued yet", round);
+        CHECK(joined(sub) == 1, "loaded %d: joined", round);
+        send_datagrams(10, 60);
+        got = receive(sub, 10, 2000);
+        CHECK(got == 10, "after load %d: got %d of 10", round, got);
+    }
+    CHECK(psample_stats(sub, &st, sizeof st) == 0 && st.family_removed == 2 && st.resubscribed == 2 &&
+              st.delivered == 520,
+          "stats: removed %llu resubscribed %llu delivered %llu", (unsigned long long)st.family_removed,
+          (unsigned long long)st.resubscribed, (unsigned long long)st.delivered);
+    psample_close(sub);
+    CHECK(system("tc filter del dev lo egress pref 10 && rmmod act_sample psample") == 0, "leave psample unloaded");
+}
+
 /* psample unloaded and loaded again under two handles: one follows, one reports ENODEV. */
 static void test_reload(void)
 {
@@ -405,6 +466,8 @@ int main(int argc, char **argv)
         test_enobufs();
     else if (!strcmp(mode, "late-load"))
         test_late_load();
+    else if (!strcmp(mode, "wait-family"))
+        test_wait_family();
     else if (!strcmp(mode, "reload"))
         test_reload();
     else if (!strcmp(mode, "overload") && n > 0)
@@ -412,7 +475,7 @@ int main(int argc, char **argv)
     else if (!strcmp(mode, "churn") && n > 0)
         test_churn(n);
     else {
-        fprintf(stderr, "usage: faults eperm | hostile | enobufs | late-load | reload | overload N | churn N\n");
+        fprintf(stderr, "usage: faults eperm | hostile | enobufs | late-load | wait-family | reload | overload N | churn N\n");
         return 2;
     }
     return finish(mode);

@@ -25,6 +25,10 @@ if psample_loaded; then
     fail_outside_case "psample is already loaded: cannot test its absence"
 else
     run_case "module missing gives ENOENT" unshare -n "$e2e" enoent
+    # Leaves psample unloaded for the next case. ($1 expands in the inner shell.)
+    # shellcheck disable=SC2016
+    run_case "wait for the family (PSAMPLE_SUB_WAIT_FAMILY): subscribe before psample loads, join when it appears" \
+        unshare -n sh -c 'ip link set lo up && tc qdisc add dev lo clsact && exec "$1" wait-family' sh "$faults"
     run_case "ENOENT, then success once the module is loaded" "$faults" late-load
 fi
 
@@ -32,6 +36,8 @@ modprobe -a psample act_sample act_tunnel_key cls_matchall sch_ingress nlmon || 
 
 run_case "rate 1: every datagram sampled, every field" in_sampled_ns 1 128 "$e2e" every 1000 200
 run_case "rate 1: short datagrams (frame < trunc)" in_sampled_ns 1 128 "$e2e" every 500 20
+run_case "threads: receiver, stats and wake-up threads on one handle under ThreadSanitizer" in_sampled_ns 1 128 \
+    env TSAN_OPTIONS=halt_on_error=1:exitcode=66 "$vm/threads-tsan" 20000 300
 run_case "no allocation in psample_recv (counting allocator)" in_sampled_ns 1 128 "$vm/alloc_check"
 run_case "receive session under AddressSanitizer + LeakSanitizer" in_sampled_ns 1 128 \
     env ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99 "$vm/e2e-asan" every 500 200

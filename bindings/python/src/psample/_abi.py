@@ -44,6 +44,11 @@ class SubFlag(enum.IntFlag):
     RESUBSCRIBE = 64
     # `opts.netns_fd` is valid: create the socket in that network namespace.
     NETNS_FD = 128
+    # Succeed even when psample is not loaded yet: the handle joins the "packets" group as soon as the
+    # family appears (nlctrl's notify group). Until then a blocking psample_recv() waits and a
+    # nonblocking one returns `-EAGAIN`; psample_stats() `joined` says which. With
+    # `PSAMPLE_SUB_RESUBSCRIBE` the handle follows any sequence of unloads and loads.
+    WAIT_FAMILY = 256
 
 
 class Kind(enum.IntEnum):
@@ -165,6 +170,7 @@ SUB_CONFIG_EVENTS = SubFlag.CONFIG_EVENTS
 SUB_NO_SAMPLES = SubFlag.NO_SAMPLES
 SUB_RESUBSCRIBE = SubFlag.RESUBSCRIBE
 SUB_NETNS_FD = SubFlag.NETNS_FD
+SUB_WAIT_FAMILY = SubFlag.WAIT_FAMILY
 KIND_SAMPLE = Kind.SAMPLE
 KIND_GROUP_CREATED = Kind.GROUP_CREATED
 KIND_GROUP_DELETED = Kind.GROUP_DELETED
@@ -218,6 +224,7 @@ __all__ = [
     "SUB_NO_SAMPLES",
     "SUB_RESUBSCRIBE",
     "SUB_NETNS_FD",
+    "SUB_WAIT_FAMILY",
     "KIND_SAMPLE",
     "KIND_GROUP_CREATED",
     "KIND_GROUP_DELETED",
@@ -365,6 +372,7 @@ class _Stats(ctypes.Structure):
         ("resubscribed", ctypes.c_uint64),
         ("rcvbuf", ctypes.c_uint32),
         ("groups_tracked", ctypes.c_uint32),
+        ("joined", ctypes.c_uint64),
     ]
 
 
@@ -561,6 +569,10 @@ class Stats:
     rcvbuf: int
     # (namespace, group) pairs whose sequence numbers are followed.
     groups_tracked: int
+    # 1 while the handle is joined to psample's "packets" group; 0 while it waits for psample to
+    # appear (`PSAMPLE_SUB_WAIT_FAMILY`) or after the family went away. Since version 0.2 (check
+    # that `size` covers it).
+    joined: int
 
 
 def stats_from_c(c: _Stats, cls: Callable[..., _R]) -> _R:
@@ -578,6 +590,7 @@ def stats_from_c(c: _Stats, cls: Callable[..., _R]) -> _R:
         resubscribed=c.resubscribed,
         rcvbuf=c.rcvbuf,
         groups_tracked=c.groups_tracked,
+        joined=c.joined,
     )
 
 
