@@ -202,7 +202,7 @@ static const struct tunnel_field {
 #define STATS_COUNTERS(X) \
 	X(delivered) X(kernel_drops) X(seq_gaps) X(truncated) X(decode_errors) X(enobufs) \
 	X(rejected_userspace) X(config_events) X(family_removed) X(resubscribed) X(rcvbuf) \
-	X(groups_tracked)
+	X(groups_tracked) X(joined)
 
 static const struct counter {
 	const char *name;
