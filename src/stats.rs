@@ -41,6 +41,7 @@ macro_rules! define_stats {
         /// Counters of one subscription. The kernel's own drop count and the buffer size are read
         /// from the socket when asked (see `Subscription::stats`).
         #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+        #[non_exhaustive]
         pub struct Stats {
             $($(#[$doc])* pub $field: $ty,)*
         }

@@ -11,6 +11,10 @@ use crate::recv::RecvBuffers;
 use crate::stats::{SeqTracker, Stats};
 use crate::uapi::{self, ctrl};
 
+/// A subscription to psample's samples: a generic netlink socket joined to its group, with
+/// receive buffers allocated once. `Send`: move it to the thread (or task) that receives.
+/// For an event loop it is [`AsFd`](std::os::fd::AsFd); with the `tokio` feature,
+/// `AsyncSubscription` wraps it.
 pub struct Subscription {
     opts: Options,
     ids: PsampleIds,
@@ -44,6 +48,7 @@ impl Subscription {
         })
     }
 
+    /// The descriptor to poll for readability (also through `AsFd`/`AsRawFd`).
     pub fn fd(&self) -> RawFd {
         self.sock.fd()
     }
