@@ -22,8 +22,8 @@ use crate::subscription::Subscription;
 /// subscription is a [`Stream`](futures_core::Stream) of `Result<OwnedSample>`.
 ///
 /// Every receive is cancel-safe: samples are taken from the socket synchronously, once it is
-/// readable, so a future dropped at its `.await` (in `tokio::select!`, by `tokio::time::timeout`,
-/// by aborting its task) loses none; the subscription stays usable.
+/// readable, so a receive future dropped at its `.await` (a `tokio::select!` branch that loses, a
+/// `tokio::time::timeout` that expires) loses none, and the subscription stays usable.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), psample::Errno> {
