@@ -225,8 +225,9 @@ vm-test: deps all
 bench: deps
 	bench/run
 
-# The gates, first in `make test` (about a minute once built): Rust formatting and clippy on every
-# target, shellcheck on every shell script (*.sh, or a sh/bash shebang), go vet and gofmt on the Go
+# The gates, first in `make test` (about a minute once built): Rust formatting, clippy on every
+# target (with and without the tokio feature), rustdoc without warnings (missing docs included),
+# shellcheck on every shell script (*.sh, or a sh/bash shebang), go vet and gofmt on the Go
 # binding. go vet runs cgo, which takes psample.h's path from a psample.pc written for this tree;
 # its cache is per psample.h, as Go does not hash headers outside the package.
 SHELL_SCRIPTS = $(shell git ls-files -z | xargs -0 awk 'FNR == 1 && (FILENAME ~ /\.sh$$/ || /^\#!.*[\/ ](ba|da)?sh( |$$)/) { print FILENAME } { nextfile }')
@@ -235,6 +236,8 @@ GO_ENV = PKG_CONFIG_PATH=$(abspath $(BUILDDIR))/lint GOPROXY=off GOTOOLCHAIN=loc
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --all-targets --features tokio -- -D warnings
+	RUSTDOCFLAGS=-Dwarnings $(CARGO) doc --no-deps --features tokio
 	@[ -n "$(SHELL_SCRIPTS)" ] || { echo "lint: no shell scripts found (needs git)" >&2; exit 1; }
 	shellcheck $(SHELL_SCRIPTS)
 	@mkdir -p $(BUILDDIR)/lint

@@ -5,12 +5,12 @@
 mod support;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use psample::decode::attrs::Attrs;
+use psample::__private::Attrs;
 use std::hint::black_box;
 
 /// The baseline: every attribute header read and bounds-checked, nothing interpreted.
 fn walk(msg: &[u8]) -> usize {
-    Attrs::new(&msg[psample::uapi::ATTRS_OFFSET..]).map(|r| r.map_or(0, |(_, p)| p.len())).sum()
+    Attrs::new(&msg[psample::__private::ATTRS_OFFSET..]).map(|r| r.map_or(0, |(_, p)| p.len())).sum()
 }
 
 fn bench(c: &mut Criterion) {

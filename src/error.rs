@@ -1,4 +1,5 @@
-//! Errors as positive errno values, and the texts `psample_strerror` returns.
+//! Errors as positive errno values: the texts Rust callers see ([`Errno`]'s `Display`), and the
+//! texts `psample_strerror` returns to C callers ([`message`]), each in its caller's terms.
 
 use std::ffi::CStr;
 use std::fmt;
@@ -6,20 +7,39 @@ use std::io;
 
 use crate::decode::DecodeError;
 
-/// A positive errno value (`libc::ENOENT`, ...). The C API returns its negation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An error of this crate: a positive errno value (`libc::ENOENT`, ...).
+///
+/// Its `Display` says what went wrong and what to do about it. It converts into
+/// [`std::io::Error`] (keeping [`raw_os_error`](io::Error::raw_os_error); `EAGAIN` becomes
+/// [`io::ErrorKind::WouldBlock`]), so `?` works in functions that return `io::Result`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Errno(pub i32);
 
+/// `Result` with this crate's [`Errno`].
 pub type Result<T> = std::result::Result<T, Errno>;
 
 impl Errno {
+    /// The calling thread's `errno`.
     pub fn last_os_error() -> Errno {
         Errno::from(io::Error::last_os_error())
     }
 
-    /// What went wrong and what to do about it.
+    /// What went wrong and what to do about it, in terms of this crate's Rust API.
     pub fn message(self) -> &'static str {
-        message(self.0).to_str().unwrap_or("")
+        rust_message(self.0)
+    }
+
+    /// The errno value, positive.
+    pub fn raw(self) -> i32 {
+        self.0
+    }
+}
+
+impl From<Errno> for io::Error {
+    /// Keeps the errno (`raw_os_error()`), so the kind follows it: `EAGAIN` is
+    /// [`io::ErrorKind::WouldBlock`], `EINTR` `Interrupted`, `EPERM` `PermissionDenied`, ...
+    fn from(e: Errno) -> io::Error {
+        io::Error::from_raw_os_error(e.0)
     }
 }
 
@@ -46,7 +66,58 @@ impl fmt::Display for Errno {
 
 impl std::error::Error for Errno {}
 
-/// The text for an errno value, positive or negative: a static C string.
+/// The text for Rust callers: names Rust types, fields and methods, never the C API's.
+fn rust_message(err: i32) -> &'static str {
+    match err.checked_abs().unwrap_or(-1) {
+        0 => "success",
+        libc::ENOENT => {
+            "psample is not available in this network namespace's kernel: load the module \
+                         (modprobe psample, or modprobe act_sample which pulls it in) or build the kernel \
+                         with CONFIG_PSAMPLE"
+        }
+        libc::EPERM | libc::EACCES => {
+            "not permitted to join the psample \"packets\" group: the process needs \
+                                       CAP_NET_ADMIN in the user namespace that owns its network namespace \
+                                       (run as root, or grant cap_net_admin, and subscribe before dropping it)"
+        }
+        libc::EINVAL => {
+            "invalid options: a value above its limit (Options::groups above MAX_GROUPS entries, \
+                         Options::rcvbuf above MAX_RCVBUF, Options::batch above MAX_BATCH), or no_samples \
+                         without config_events (nothing would ever arrive)"
+        }
+        libc::EAGAIN => {
+            "no sample is queued yet (nonblocking subscription): wait until its descriptor \
+                         (AsFd) is readable, then receive again; or use AsyncSubscription"
+        }
+        libc::EINTR => "interrupted by a signal before any sample arrived: receive again",
+        libc::ENOBUFS => {
+            "the kernel dropped samples because the receive buffer was full (reported because \
+                          Options::enobufs is on): Subscription::stats() counts them; raise Options::rcvbuf, \
+                          receive faster, or sample less often"
+        }
+        libc::EBADMSG => {
+            "malformed psample message: a header or attribute length is wrong or an attribute \
+                          has the wrong size"
+        }
+        libc::ENOMSG => "a well-formed netlink message that is not a psample sample or group event",
+        libc::ENODEV => {
+            "the psample family went away (module unloaded) while subscribed: open a new \
+                         Subscription, or set Options::resubscribe to follow reloads"
+        }
+        libc::EBADF => {
+            "bad file descriptor: Options::netns_fd is not an open network namespace file \
+                        (/run/netns/NAME, /proc/PID/ns/net)"
+        }
+        libc::ENOMEM => "out of memory",
+        libc::EMFILE | libc::ENFILE => "too many open files: close some descriptors or raise the limit",
+        libc::EAFNOSUPPORT | libc::EPROTONOSUPPORT => "this kernel has no generic netlink sockets",
+        libc::EPROTO => "unexpected reply from the kernel's generic netlink controller",
+        libc::ENOSPC => "the receive buffer of this subscription is too small for a message (a bug: please report it)",
+        _ => "unrecognized error code (see errno(3))",
+    }
+}
+
+/// The text for an errno value, positive or negative: a static C string, for `psample_strerror`.
 pub fn message(err: i32) -> &'static CStr {
     match err.checked_abs().unwrap_or(-1) {
         0 => c"success",
@@ -94,5 +165,31 @@ mod tests {
         assert!(message(-libc::EPERM).to_str().unwrap().contains("CAP_NET_ADMIN"));
         assert!(message(i32::MIN).to_str().unwrap().starts_with("unrecognized"));
         assert!(message(123456).to_str().unwrap().starts_with("unrecognized"));
+    }
+
+    /// Every errno with a C text has a Rust text of its own, and the Rust texts name no C API.
+    #[test]
+    fn rust_texts_name_no_c_api() {
+        for err in 0..200 {
+            let rust = Errno(err).to_string();
+            for c_only in ["psample_", "PSAMPLE_", "opts.", "NULL", "psample.h", "struct"] {
+                assert!(!rust.contains(c_only), "errno {err}: {rust:?} mentions {c_only}");
+            }
+            let c_known = !message(err).to_str().unwrap().starts_with("unrecognized");
+            assert_eq!(c_known, !rust.starts_with("unrecognized"), "errno {err}: both tables know it");
+        }
+        assert!(Errno(libc::ENOBUFS).to_string().contains("Options::rcvbuf"));
+        assert_eq!(Errno(libc::EPERM).to_string(), format!("{} (errno {})", Errno(libc::EPERM).message(), libc::EPERM));
+    }
+
+    #[test]
+    fn io_error_keeps_the_errno_and_maps_eagain_to_would_block() {
+        let e = io::Error::from(Errno(libc::EAGAIN));
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+        assert_eq!(e.raw_os_error(), Some(libc::EAGAIN));
+        let e = io::Error::from(Errno(libc::EPERM));
+        assert_eq!(e.kind(), io::ErrorKind::PermissionDenied);
+        assert_eq!(e.raw_os_error(), Some(libc::EPERM));
+        assert_eq!(Errno::from(io::Error::from(Errno(libc::ENODEV))), Errno(libc::ENODEV));
     }
 }

@@ -20,8 +20,13 @@ pub const DEFAULT_BATCH: u32 = 16;
 
 /// How to subscribe. `Default` is: blocking, all groups, this namespace, kernel senders only,
 /// samples only, a 32 MiB receive buffer, overruns counted rather than reported as `ENOBUFS`.
+///
+/// Build it with `Options::default()` and the chainable setters (`.groups([7]).batch(64)`), or
+/// set its public fields; new options arrive as new fields, hence `#[non_exhaustive]`.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct Options {
+    /// Return `EAGAIN` when nothing is queued, instead of waiting.
     pub nonblocking: bool,
     /// Requested receive buffer in bytes, at most [`MAX_RCVBUF`]; 0 for [`DEFAULT_RCVBUF`].
     pub rcvbuf: u32,

@@ -30,6 +30,11 @@ pub struct RecvBuffers {
     received: Vec<Received>,
 }
 
+// SAFETY: the raw pointers in `iovs` and `hdrs` only ever point into this struct's own heap
+// buffers (they move with it), are rebuilt before each read and dereferenced only by the kernel
+// during `read(&mut self)`; no thread-bound state is involved, so another thread may own it.
+unsafe impl Send for RecvBuffers {}
+
 impl RecvBuffers {
     /// Buffers for `batch` datagrams per read (an [`Options`](crate::Options) value, already
     /// checked against its limit).

@@ -46,6 +46,7 @@ macro_rules! define_stats {
         /// Counters of one subscription. The kernel's own drop count and the buffer size are read
         /// from the socket when asked (see `Subscription::stats`).
         #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+        #[non_exhaustive]
         pub struct Stats {
             $($(#[$doc])* pub $field: $ty,)*
         }
@@ -101,11 +102,12 @@ pub fn add(counter: &AtomicU64, n: u64) {
     counter.store(counter.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
 }
 
-/// What one handle saw of one (namespace, group): a row of [`SeqTracker`]'s table.
+/// What one handle saw of one (namespace, group): as [`Subscription::group_stats`](crate::Subscription::group_stats) lists it.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct GroupStats {
     /// Namespace id the samples came from (-1: the subscriber's own namespace).
     pub nsid: i32,
+    /// psample group number.
     pub group: u32,
     /// Samples of this pair handed to the caller.
     pub delivered: u64,

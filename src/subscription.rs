@@ -79,6 +79,10 @@ impl Remote {
     }
 }
 
+/// A subscription to psample's samples: a generic netlink socket joined to its group, with
+/// receive buffers allocated once. `Send`: move it to the thread (or task) that receives.
+/// For an event loop it is [`AsFd`](std::os::fd::AsFd); with the `tokio` feature,
+/// `AsyncSubscription` wraps it.
 pub struct Subscription {
     shared: Arc<Shared>,
     opts: Options,
@@ -118,6 +122,7 @@ impl Subscription {
         })
     }
 
+    /// The descriptor to poll for readability (also through `AsFd`/`AsRawFd`).
     pub fn fd(&self) -> RawFd {
         self.shared.sock.fd()
     }

@@ -8,7 +8,8 @@ pub const MCGRP_SAMPLE: &str = "packets";
 pub const MCGRP_CONFIG: &str = "config";
 pub const GENL_VERSION: u8 = 1;
 
-/// `enum psample_command`.
+/// `enum psample_command`: `PSAMPLE_CMD_<NAME>`.
+#[allow(missing_docs)]
 pub mod cmd {
     pub const SAMPLE: u8 = 0;
     pub const GET_GROUP: u8 = 1;
@@ -16,7 +17,9 @@ pub mod cmd {
     pub const DEL_GROUP: u8 = 3;
 }
 
-/// Top-level `PSAMPLE_ATTR_*`.
+/// Attribute numbers of a sample, for [`Sample::has`](crate::Sample::has): `PSAMPLE_ATTR_<NAME>`
+/// of the kernel's `linux/psample.h`.
+#[allow(missing_docs)]
 pub mod attr {
     pub const IIFINDEX: u16 = 0;
     pub const OIFINDEX: u16 = 1;
@@ -37,7 +40,9 @@ pub mod attr {
     pub const SAMPLE_PROBABILITY: u16 = 16;
 }
 
-/// Nested `PSAMPLE_TUNNEL_KEY_ATTR_*` inside `PSAMPLE_ATTR_TUNNEL`.
+/// Attribute numbers of a tunnel key, for [`Tunnel::has`](crate::Tunnel::has):
+/// `PSAMPLE_TUNNEL_KEY_ATTR_<NAME>` of the kernel's `linux/psample.h`.
+#[allow(missing_docs)]
 pub mod tunnel_attr {
     pub const ID: u16 = 0;
     pub const IPV4_SRC: u16 = 1;
@@ -59,6 +64,7 @@ pub mod tunnel_attr {
 }
 
 /// Generic netlink controller (`nlctrl`), used to notice the psample module going and coming.
+#[allow(missing_docs)]
 pub mod ctrl {
     pub const FAMILY_ID: u16 = 0x10; // GENL_ID_CTRL
     pub const NAME: &str = "nlctrl";

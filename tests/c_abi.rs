@@ -73,7 +73,7 @@ fn build(compiler: &str, std: &str, src: &str, lib: &Path, out: &Path) {
 
 /// What every example must print when psample is absent: exit 1 and "<name>: <strerror>".
 fn assert_enoent_exit(out: &Output, name: &str) {
-    let expected = format!("{name}: {}\n", psample::error::message(-libc::ENOENT).to_str().unwrap());
+    let expected = format!("{name}: {}\n", psample::__private::c_message(-libc::ENOENT).to_str().unwrap());
     assert_eq!(out.status.code(), Some(1), "{name}: {out:?}");
     assert_eq!(text(&out.stderr), expected, "{name} stderr");
     assert!(expected.contains("modprobe psample"));
@@ -82,7 +82,7 @@ fn assert_enoent_exit(out: &Output, name: &str) {
 
 /// The psample tool without psample: exit 1 and "psample: subscribe: <strerror>".
 fn assert_tool_enoent_exit(out: &Output) {
-    let expected = format!("psample: subscribe: {}\n", psample::error::message(-libc::ENOENT).to_str().unwrap());
+    let expected = format!("psample: subscribe: {}\n", psample::__private::c_message(-libc::ENOENT).to_str().unwrap());
     assert_eq!(out.status.code(), Some(1), "psample: {out:?}");
     assert_eq!(text(&out.stderr), expected, "psample stderr");
     assert!(out.stdout.is_empty(), "psample printed on stdout: {}", text(&out.stdout));

@@ -2,9 +2,9 @@
 
 mod support;
 
-use psample::decode::attrs::Attrs;
-use psample::decode::{decode_tunnel, effective_rate, ovs_cookie, repair_truncated, DecodeError, RecordKind};
-use psample::uapi::{attr as a, cmd, tunnel_attr as t};
+use psample::__private::{cmd, decode_tunnel, effective_rate, repair_truncated, Attrs};
+use psample::ovs_cookie;
+use psample::{attr as a, tunnel_attr as t, DecodeError, RecordKind};
 use psample::{decode_message, Sample};
 use support::messages::*;
 
@@ -391,7 +391,7 @@ fn not_psample() {
     let done = Msg::new(3, 0, 0);
     let noop = Msg::new(1, 0, 0);
     // nlctrl's DELFAMILY has psample NEW_GROUP's command number.
-    let ctrl = Msg::new(psample::uapi::ctrl::FAMILY_ID, psample::uapi::ctrl::CMD_DELFAMILY, 0);
+    let ctrl = Msg::new(psample::__private::ctrl::FAMILY_ID, psample::__private::ctrl::CMD_DELFAMILY, 0);
     for m in [err, done, noop, ctrl] {
         assert_eq!(decode_message(&m.finish()), Err(DecodeError::NotPsample));
     }

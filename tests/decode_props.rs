@@ -6,9 +6,9 @@ use proptest::collection::vec;
 use proptest::option::of;
 use proptest::prelude::*;
 use proptest::sample::Index;
-use psample::decode::attrs::Attrs;
-use psample::decode::{decode_tunnel, repair_truncated, DecodeError};
-use psample::uapi::attr as a;
+use psample::__private::{decode_tunnel, repair_truncated, Attrs};
+use psample::attr as a;
+use psample::DecodeError;
 use psample::{decode_message, Sample};
 use support::messages::*;
 

@@ -28,7 +28,7 @@ fn bindings_build_and_run_against_make_install() {
         cmd.env("PKG_CONFIG_PATH", lib.join("pkgconfig")).env("PKG_CONFIG_SYSROOT_DIR", &root);
         cmd
     };
-    let enoent = psample::error::message(-libc::ENOENT).to_str().unwrap().to_string();
+    let enoent = psample::__private::c_message(-libc::ENOENT).to_str().unwrap().to_string();
 
     // Go: the package's test binary, compiled and linked with what pkg-config says and nothing else.
     let go_pkg = Path::new(ROOT).join("bindings/go");

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use psample::{Errno, Options, Remote, Subscription};
 
 fn open(nonblocking: bool) -> Subscription {
-    Subscription::open(Options { wait_family: true, nonblocking, ..Options::default() })
+    Subscription::open(Options::default().wait_family(true).nonblocking(nonblocking))
         .expect("generic netlink is available and wait_family opens without psample")
 }
 

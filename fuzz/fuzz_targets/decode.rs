@@ -3,9 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use psample::decode::attrs::Attrs;
-use psample::decode::{decode_tunnel, repair_truncated};
-use psample::uapi::ATTRS_OFFSET;
+use psample::__private::{decode_tunnel, repair_truncated, Attrs, ATTRS_OFFSET};
 use psample::Sample;
 use std::hint::black_box;
 

@@ -4,15 +4,24 @@ use std::fmt;
 
 /// Why a message or attribute could not be decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DecodeError {
     /// Fewer bytes than a netlink + generic netlink header.
     ShortHeader,
     /// `nlmsg_len` is smaller than the headers or larger than the bytes given.
     BadMessageLength,
     /// An attribute header is cut, its `nla_len` is below 4 or runs past the end.
-    BadAttributeLength { attr: u16 },
+    BadAttributeLength {
+        /// The attribute's type.
+        attr: u16,
+    },
     /// A fixed-size attribute has a payload of the wrong size.
-    BadPayloadSize { attr: u16, len: usize },
+    BadPayloadSize {
+        /// The attribute's type.
+        attr: u16,
+        /// Its payload's length.
+        len: usize,
+    },
     /// The message is well formed netlink but not a psample sample or group event.
     NotPsample,
 }
@@ -43,6 +52,7 @@ pub struct Attrs<'a> {
 }
 
 impl<'a> Attrs<'a> {
+    /// Walks the attributes in `bytes`.
     pub fn new(bytes: &'a [u8]) -> Self {
         Attrs { rest: bytes }
     }

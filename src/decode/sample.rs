@@ -7,10 +7,14 @@ use crate::uapi::{attr as a, cmd, ATTRS_OFFSET, NLMSG_HDRLEN};
 /// What a record is: a packet sample, or a group lifecycle event from the `config` group.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
+#[non_exhaustive]
 pub enum RecordKind {
+    /// A sampled packet (`PSAMPLE_CMD_SAMPLE`).
     #[default]
     Sample = 0,
+    /// A sample group was created (first sampler of the group; `config_events` only).
     GroupCreated = 1,
+    /// A sample group was deleted (its last sampler went away; `config_events` only).
     GroupDeleted = 2,
 }
 
@@ -21,23 +25,42 @@ pub enum RecordKind {
 /// `truncated`) come from the socket, not the message; `decode_message` leaves them at their
 /// "none" values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Sample<'a> {
+    /// A packet sample or a group event.
     pub kind: RecordKind,
+    /// Bit N set when attribute N ([`attr`](crate::attr)) was present; see [`has`](Sample::has).
     pub fields: u64,
+    /// Input interface index (0 when none).
     pub iifindex: u32,
+    /// Output interface index (0 when none).
     pub oifindex: u32,
+    /// Length of the packet on the wire; `data` may be shorter (truncated by the sampler).
     pub orig_size: u32,
+    /// The sample group (tc's `group`).
     pub group: u32,
+    /// The group's sequence number of this sample.
     pub group_seq: u32,
+    /// Sampling rate "1 in N", or a probability with `SAMPLE_PROBABILITY`: see
+    /// [`one_in_n`](Sample::one_in_n).
     pub rate: u32,
+    /// Samplers using the group (group events).
     pub group_refcount: u32,
+    /// Output traffic class (switch drivers).
     pub out_tc: u16,
+    /// Protocol of `data` (`ETH_P_*`, host order) when the producer sets it.
     pub proto: u16,
+    /// Occupancy of the output traffic class queue, bytes (switch drivers).
     pub out_tc_occ: u64,
+    /// Latency through the device, nanoseconds (switch drivers).
     pub latency_ns: u64,
+    /// When the packet was sampled, nanoseconds (`CLOCK_REALTIME` as the kernel reports it).
     pub timestamp_ns: u64,
+    /// The packet's bytes, from the link layer header on, truncated as the sampler was told.
     pub data: &'a [u8],
+    /// The sampler's cookie (tc action cookie, OVS's user cookie).
     pub user_cookie: &'a [u8],
+    /// The tunnel key of a decapsulated packet.
     pub tunnel: Tunnel<'a>,
     /// Source network namespace id (`NETLINK_LISTEN_ALL_NSID`), -1 when none.
     pub nsid: i32,
@@ -79,6 +102,7 @@ impl Default for Sample<'_> {
 }
 
 impl Sample<'_> {
+    /// Whether attribute `attr` ([`attr`](crate::attr)) was present.
     pub fn has(&self, attr: u16) -> bool {
         attr < 64 && self.fields & (1 << attr) != 0
     }
@@ -91,6 +115,7 @@ impl Sample<'_> {
     }
 }
 
+/// The rate as "1 in N" from the raw attribute: see [`Sample::one_in_n`].
 pub fn effective_rate(rate: u32, is_probability: bool) -> u32 {
     if !is_probability {
         return rate;
@@ -107,7 +132,7 @@ pub const OVS_COOKIE_LEN: usize = 8;
 
 /// The OVS local-sampling cookie (the psample action's user cookie, `struct psample_metadata`'s
 /// two 32-bit ids in network order, as OVS writes them) as `(obs_domain_id, obs_point_id)` in
-/// host order. `None` unless the cookie is exactly [`OVS_COOKIE_LEN`] bytes.
+/// host order. `None` unless the cookie is exactly 8 bytes.
 pub fn ovs_cookie(user_cookie: &[u8]) -> Option<(u32, u32)> {
     let bytes: [u8; OVS_COOKIE_LEN] = user_cookie.try_into().ok()?;
     let [d0, d1, d2, d3, p0, p1, p2, p3] = bytes;

@@ -10,27 +10,42 @@ use crate::uapi::tunnel_attr as t;
 /// attribute N was present (VXLAN options are
 /// skipped: no kernel emits them); the don't-fragment, checksum, OAM and bridge flags are only bits there.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Tunnel<'a> {
+    /// Bit N set when nested attribute N ([`tunnel_attr`](crate::tunnel_attr)) was present.
     pub fields: u32,
+    /// Tunnel id (VNI, key), host order.
     pub id: u64,
+    /// Outer IPv4 source, network order.
     pub ipv4_src: [u8; 4],
+    /// Outer IPv4 destination, network order.
     pub ipv4_dst: [u8; 4],
+    /// Outer IPv6 source, network order.
     pub ipv6_src: [u8; 16],
+    /// Outer IPv6 destination, network order.
     pub ipv6_dst: [u8; 16],
+    /// Outer TOS / traffic class.
     pub tos: u8,
+    /// Outer TTL / hop limit.
     pub ttl: u8,
+    /// Outer UDP source port, host order.
     pub tp_src: u16,
+    /// Outer UDP destination port, host order.
     pub tp_dst: u16,
+    /// Geneve options, as on the wire.
     pub geneve_opts: &'a [u8],
+    /// ERSPAN options, as on the wire.
     pub erspan_opts: &'a [u8],
 }
 
 impl<'a> Tunnel<'a> {
+    /// Whether nested attribute `attr` ([`tunnel_attr`](crate::tunnel_attr)) was present.
     pub fn has(&self, attr: u16) -> bool {
         attr < 32 && self.fields & (1 << attr) != 0
     }
 }
 
+/// Decodes the payload of `PSAMPLE_ATTR_TUNNEL`.
 pub fn decode_tunnel(nest: &[u8]) -> Result<Tunnel<'_>, DecodeError> {
     let mut tun = Tunnel::default();
     for item in Attrs::new(nest) {

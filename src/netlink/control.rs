@@ -30,8 +30,11 @@ pub struct PsampleIds {
 
 /// One entry of the `GET_GROUP` dump.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct GroupInfo {
+    /// The group number (tc's `group`, OVS's `group`).
     pub group: u32,
+    /// How many samplers use the group.
     pub refcount: u32,
     /// The sequence number the next sample of this group will carry.
     pub next_seq: u32,

@@ -2,7 +2,8 @@
 //! tests, the property tests, the benchmark and the fuzz seeds.
 #![allow(clippy::option_map_unit_fn)] // `v.map(|v| put(v))` reads as "emit when present"
 
-use psample::uapi::{attr as a, cmd, tunnel_attr as t};
+use psample::__private::cmd;
+use psample::{attr as a, tunnel_attr as t};
 
 /// A dynamic generic netlink family id, as the kernel might hand out for "psample".
 pub const FAMILY: u16 = 0x1c;

@@ -60,7 +60,7 @@ fn main() {
     let mut sub = std::ptr::null_mut();
     // SAFETY: valid out pointer and options struct of the size given.
     let rc = unsafe { psample_subscribe(&mut sub, &opts) };
-    assert_eq!(rc, 0, "psample_subscribe: {}", psample::error::message(rc).to_string_lossy());
+    assert_eq!(rc, 0, "psample_subscribe: {}", psample::__private::c_message(rc).to_string_lossy());
 
     let sink = UdpSocket::bind("127.0.0.1:9999").expect("bind the sink");
     let out = UdpSocket::bind("127.0.0.1:0").expect("bind the sender");

@@ -4,8 +4,8 @@
 
 use std::process::ExitCode;
 
-use psample::netlink::control::resolve_psample;
-use psample::uapi::{attr, cmd};
+use psample::__private::{cmd, resolve_psample};
+use psample::attr;
 
 fn push_attr(msg: &mut Vec<u8>, ty: u16, payload: &[u8]) {
     msg.extend_from_slice(&((4 + payload.len()) as u16).to_ne_bytes());

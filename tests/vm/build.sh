@@ -4,11 +4,14 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
+# The tokio tool first: building it builds the library with the feature, and the plain build
+# after it leaves target/debug/libpsample.so as the C programs get it, without tokio.
+cargo build --quiet --features tokio --example tokio_cancel
 cargo build --quiet --lib --example inject --example alloc_check
 out=build/vm
 target=${CARGO_TARGET_DIR:-$root/target}
 tests/stage-lib.sh "$target/debug/libpsample.so" "$out/lib"
-cp "$target/debug/examples/inject" "$target/debug/examples/alloc_check" "$out/"
+cp "$target/debug/examples/inject" "$target/debug/examples/alloc_check" "$target/debug/examples/tokio_cancel" "$out/"
 for prog in e2e features faults; do
     cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -I include "tests/vm/$prog.c" \
         -L "$out/lib" -lpsample -Wl,-rpath,"$root/$out/lib" -o "$out/$prog"

@@ -39,6 +39,8 @@ run_case "rate 1: short datagrams (frame < trunc)" in_sampled_ns 1 128 "$e2e" ev
 run_case "threads: receiver, stats and wake-up threads on one handle under ThreadSanitizer" in_sampled_ns 1 128 \
     env TSAN_OPTIONS=halt_on_error=1:exitcode=66 "$vm/threads-tsan" 20000 300
 run_case "no allocation in psample_recv (counting allocator)" in_sampled_ns 1 128 "$vm/alloc_check"
+run_case "tokio: a task receives while another cancels it (Rust AsyncSubscription)" in_sampled_ns 1 128 \
+    "$vm/tokio_cancel"
 run_case "receive session under AddressSanitizer + LeakSanitizer" in_sampled_ns 1 128 \
     env ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99 "$vm/e2e-asan" every 500 200
 run_case "receive session under valgrind memcheck" in_sampled_ns 1 128 \
