@@ -79,7 +79,7 @@ func TestVMLoopbackSample(t *testing.T) {
 	if !ok {
 		t.Fatalf("no sample of our datagrams on lo (index %d) after %d datagrams", lo.Index, sent)
 	}
-	t.Logf("sample after %d datagrams: group %d seq %d rate %d fields %#x out ifindex %d, %d of %d bytes: %x",
+	t.Logf("sample after %d datagrams: group %d seq %d rate %d fields %v out ifindex %d, %d of %d bytes: %x",
 		sent, p.Group, p.GroupSeq, p.Rate, p.Fields, p.OutIfindex, len(p.Data), p.OrigSize, p.Data)
 
 	must := FieldOIfindex | FieldOrigSize | FieldSampleGroup | FieldGroupSeq | FieldSampleRate | FieldData |
