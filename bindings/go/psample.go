@@ -131,7 +131,12 @@ type Sub struct {
 
 	cmu sync.Mutex // serializes calls into the C handle, which is for one thread at a time
 	h   *C.struct_psample_sub
-	buf []C.struct_psample_packet // Go memory; C writes only C pointers into it
+	buf []C.struct_psample_packet // C memory, freed by Close; cbuf is its start
+	// Passed to psample_recv as a plain pointer: cgo's check of a &buf[0] argument converts the
+	// whole slice to an interface, an allocation per call.
+	cbuf *C.struct_psample_packet
+
+	spare atomic.Pointer[recvCall] // a receive's state, kept for the next one
 
 	// Read deadlines. A RecvContext whose context ends moves the file's deadline into the
 	// past to wake its own wait; other receives woken by that retry, and the caller's deadline
@@ -163,10 +168,16 @@ func Subscribe(opts *Options) (*Sub, error) {
 	if rc := C.psample_subscribe(&h, &c); rc < 0 {
 		return nil, fail("subscribe", rc)
 	}
-	s := &Sub{h: h, fd: int(C.psample_fd(h)), nonblock: nonblock, buf: make([]C.struct_psample_packet, batch)}
+	cbuf := (*C.struct_psample_packet)(C.calloc(C.size_t(batch), C.sizeof_struct_psample_packet))
+	if cbuf == nil {
+		C.psample_close(h)
+		return nil, &Error{Op: "subscribe", Errno: syscall.ENOMEM}
+	}
+	s := &Sub{h: h, fd: int(C.psample_fd(h)), nonblock: nonblock, buf: unsafe.Slice(cbuf, batch), cbuf: cbuf}
 	s.dcond.L = &s.dmu
 	if err := s.openFile(); err != nil {
 		C.psample_close(h)
+		C.free(unsafe.Pointer(cbuf))
 		return nil, err
 	}
 	// Like an os.File, a Sub that is dropped without Close does not leak its C handle.
@@ -194,8 +205,9 @@ func (s *Sub) openFile() error {
 	return nil
 }
 
-// recvCall is one Recv's state for the function the poller calls. Calls are pooled, with the
-// function bound once, so a Recv allocates nothing for them.
+// recvCall is one Recv's state for the function the poller calls. A Sub keeps one for its next
+// receive, with the function bound once, so a Recv allocates nothing for it (unless another
+// receive on the same Sub holds it).
 type recvCall struct {
 	s    *Sub
 	pkts []Packet
@@ -204,11 +216,20 @@ type recvCall struct {
 	try  func(fd uintptr) bool
 }
 
-var recvCalls = sync.Pool{New: func() any {
-	c := new(recvCall)
-	c.try = c.attempt
+func (s *Sub) getCall(pkts []Packet) *recvCall {
+	c := s.spare.Swap(nil)
+	if c == nil {
+		c = new(recvCall)
+		c.try = c.attempt
+	}
+	c.s, c.pkts = s, pkts
 	return c
-}}
+}
+
+func (s *Sub) putCall(c *recvCall) {
+	c.s, c.pkts = nil, nil
+	s.spare.Store(c)
+}
 
 // attempt receives what is queued without blocking; false (wait for readability) on EAGAIN.
 // Go's poller is edge-triggered: the handle reads until EAGAIN before it reports it, so
@@ -230,9 +251,9 @@ func (s *Sub) recvNow(pkts []Packet) (int, C.int) {
 	if n > len(s.buf) {
 		n = len(s.buf)
 	}
-	rc := C.psample_recv(s.h, &s.buf[0], C.size_t(n), C.sizeof_struct_psample_packet)
+	rc := C.psample_recv(s.h, s.cbuf, C.size_t(n), C.sizeof_struct_psample_packet)
 	for rc == -C.int(syscall.EINTR) {
-		rc = C.psample_recv(s.h, &s.buf[0], C.size_t(n), C.sizeof_struct_psample_packet)
+		rc = C.psample_recv(s.h, s.cbuf, C.size_t(n), C.sizeof_struct_psample_packet)
 	}
 	if rc <= 0 {
 		return 0, rc
@@ -352,12 +373,8 @@ func (s *Sub) recv(ctx context.Context, pkts []Packet) (int, error) {
 	if s.nonblock {
 		return s.result(s.recvNow(pkts))
 	}
-	call := recvCalls.Get().(*recvCall)
-	call.s, call.pkts = s, pkts
-	defer func() {
-		call.s, call.pkts = nil, nil
-		recvCalls.Put(call)
-	}()
+	call := s.getCall(pkts)
+	defer s.putCall(call)
 	for {
 		err := s.raw.Read(call.try)
 		if err == nil {
@@ -492,7 +509,8 @@ func (s *Sub) Close() error {
 	// Only now is the C handle freed; cmu covers any Recv or Stats still on their way in.
 	s.cmu.Lock()
 	C.psample_close(s.h)
-	s.h, s.buf = nil, nil
+	C.free(unsafe.Pointer(s.cbuf))
+	s.h, s.buf, s.cbuf = nil, nil, nil
 	s.cmu.Unlock()
 	runtime.SetFinalizer(s, nil)
 	return nil

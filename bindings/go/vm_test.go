@@ -429,6 +429,10 @@ func TestVMRecvAllocs(t *testing.T) {
 	pkts := make([]Packet, 1)
 	var recvErr error
 	received := 0
+	// Every allocation profiled, to name the sites when there are too many.
+	defer func(rate int) { runtime.MemProfileRate = rate }(runtime.MemProfileRate)
+	runtime.MemProfileRate = 1
+	before := allocSites()
 	allocs := testing.AllocsPerRun(40, func() {
 		n, err := sub.Recv(pkts)
 		if err != nil && recvErr == nil {
@@ -436,13 +440,43 @@ func TestVMRecvAllocs(t *testing.T) {
 		}
 		received += n
 	})
+	after := allocSites()
 	if recvErr != nil {
 		t.Fatal(recvErr)
 	}
 	t.Logf("Recv into a reused []Packet: %.2f allocations per sample (%d samples of %d bytes)", allocs, received, len(pkts[0].Data))
 	if received != 41 || allocs > 1 {
 		t.Errorf("%v allocations per Recv of one sample (%d received), want at most 1", allocs, received)
+		for site, n := range after {
+			if n > before[site] && strings.Contains(site, "psample.(*Sub)") {
+				t.Logf("%d allocations at %s", n-before[site], site)
+			}
+		}
 	}
+}
+
+// allocSites counts the allocations profiled so far by call stack (runtime.MemProfile).
+func allocSites() map[string]int64 {
+	runtime.GC()
+	records := make([]runtime.MemProfileRecord, 1024)
+	n, ok := runtime.MemProfile(records, true)
+	for !ok {
+		records = make([]runtime.MemProfileRecord, n+128)
+		n, ok = runtime.MemProfile(records, true)
+	}
+	sites := map[string]int64{}
+	for _, r := range records[:n] {
+		var b strings.Builder
+		frames := runtime.CallersFrames(r.Stack())
+		for f, more := frames.Next(); ; f, more = frames.Next() {
+			fmt.Fprintf(&b, " <- %s:%d", f.Function, f.Line)
+			if !more {
+				break
+			}
+		}
+		sites[b.String()] += r.AllocObjects
+	}
+	return sites
 }
 
 // udpPayload returns the payload of an Ethernet/IPv4/UDP frame sent to 127.0.0.1:port, or nil.
