@@ -18,6 +18,14 @@ package psample
 #cgo pkg-config: psample
 #include <stdlib.h>
 #include <psample.h>
+
+// psample_recv for Recv's hot path. The pointers travel as integers (both are C memory): cgo
+// converts a pointer to the opaque struct psample_sub to an interface for its pointer check,
+// which allocates on every call.
+static int recv_batch(uintptr_t sub, uintptr_t pkts, size_t n)
+{
+	return psample_recv((struct psample_sub *)sub, (struct psample_packet *)pkts, n, sizeof(struct psample_packet));
+}
 */
 import "C"
 
@@ -132,8 +140,8 @@ type Sub struct {
 	cmu sync.Mutex // serializes calls into the C handle, which is for one thread at a time
 	h   *C.struct_psample_sub
 	buf []C.struct_psample_packet // C memory, freed by Close; cbuf is its start
-	// Passed to psample_recv as a plain pointer: cgo's check of a &buf[0] argument converts the
-	// whole slice to an interface, an allocation per call.
+	// Passed to C as a plain pointer: cgo's check of a &buf[0] argument converts the whole slice
+	// to an interface, an allocation per call.
 	cbuf *C.struct_psample_packet
 
 	spare atomic.Pointer[recvCall] // a receive's state, kept for the next one
@@ -251,9 +259,10 @@ func (s *Sub) recvNow(pkts []Packet) (int, C.int) {
 	if n > len(s.buf) {
 		n = len(s.buf)
 	}
-	rc := C.psample_recv(s.h, s.cbuf, C.size_t(n), C.sizeof_struct_psample_packet)
+	h, buf := C.uintptr_t(uintptr(unsafe.Pointer(s.h))), C.uintptr_t(uintptr(unsafe.Pointer(s.cbuf)))
+	rc := C.recv_batch(h, buf, C.size_t(n))
 	for rc == -C.int(syscall.EINTR) {
-		rc = C.psample_recv(s.h, s.cbuf, C.size_t(n), C.sizeof_struct_psample_packet)
+		rc = C.recv_batch(h, buf, C.size_t(n))
 	}
 	if rc <= 0 {
 		return 0, rc
