@@ -146,12 +146,17 @@ type Sub struct {
 
 	spare atomic.Pointer[recvCall] // a receive's state, kept for the next one
 
-	// Read deadlines. A RecvContext whose context ends moves the file's deadline into the
-	// past to wake its own wait; other receives woken by that retry, and the caller's deadline
-	// is put back when the last such RecvContext returns.
-	dmu        sync.Mutex
-	dcond      sync.Cond // signalled when interrupts drops to 0, and on Close
-	deadline   time.Time // set by SetReadDeadline
+	dl *deadlines
+}
+
+// deadlines is a Sub's read deadline. A RecvContext whose context ends moves the file's
+// deadline into the past to wake its own wait; other receives woken by that retry, and the
+// caller's deadline is put back when the last such RecvContext returns. (Apart from the Sub, as
+// a Sub pointing into itself would never be finalized.)
+type deadlines struct {
+	mu         sync.Mutex
+	cond       sync.Cond // signalled when interrupts drops to 0, and on Close
+	at         time.Time // set by SetReadDeadline
 	interrupts int       // RecvContext calls whose context ended during their wait
 }
 
@@ -182,7 +187,8 @@ func Subscribe(opts *Options) (*Sub, error) {
 		return nil, &Error{Op: "subscribe", Errno: syscall.ENOMEM}
 	}
 	s := &Sub{h: h, fd: int(C.psample_fd(h)), nonblock: nonblock, buf: unsafe.Slice(cbuf, batch), cbuf: cbuf}
-	s.dcond.L = &s.dmu
+	s.dl = &deadlines{}
+	s.dl.cond.L = &s.dl.mu
 	if err := s.openFile(); err != nil {
 		C.psample_close(h)
 		C.free(unsafe.Pointer(cbuf))
@@ -343,9 +349,9 @@ func (s *Sub) RecvContext(ctx context.Context, pkts []Packet) (int, error) {
 		return s.recv(ctx, pkts)
 	}
 	// Queued already (and no deadline to honour first): no watcher needed.
-	s.dmu.Lock()
-	noDeadline := s.deadline.IsZero()
-	s.dmu.Unlock()
+	s.dl.mu.Lock()
+	noDeadline := s.dl.at.IsZero()
+	s.dl.mu.Unlock()
 	if noDeadline {
 		if n, rc := s.recvNow(pkts); rc != -C.int(syscall.EAGAIN) {
 			return s.result(n, rc)
@@ -405,41 +411,41 @@ func (s *Sub) recv(ctx context.Context, pkts []Packet) (int, error) {
 // context ended, the caller's deadline passed, the Sub was closed, or another receive's
 // context ended (then nil, once that one has put the deadline back: wait again).
 func (s *Sub) afterDeadline(ctx context.Context) error {
-	s.dmu.Lock()
-	defer s.dmu.Unlock()
+	s.dl.mu.Lock()
+	defer s.dl.mu.Unlock()
 	for {
 		switch {
 		case ctx != nil && ctx.Err() != nil:
 			return ctx.Err()
 		case s.isClosed():
 			return ErrClosed
-		case !s.deadline.IsZero() && !time.Now().Before(s.deadline):
+		case !s.dl.at.IsZero() && !time.Now().Before(s.dl.at):
 			return os.ErrDeadlineExceeded
-		case s.interrupts == 0:
+		case s.dl.interrupts == 0:
 			return nil
 		}
-		s.dcond.Wait()
+		s.dl.cond.Wait()
 	}
 }
 
 // interrupt wakes the receives waiting on this Sub: a RecvContext's context ended.
 func (s *Sub) interrupt() {
-	s.dmu.Lock()
-	s.interrupts++
+	s.dl.mu.Lock()
+	s.dl.interrupts++
 	_ = s.file.SetReadDeadline(aLongTimeAgo) // fails only once closed, which wakes them anyway
-	s.dcond.Broadcast()
-	s.dmu.Unlock()
+	s.dl.cond.Broadcast()
+	s.dl.mu.Unlock()
 }
 
 // resume undoes interrupt once its RecvContext has returned.
 func (s *Sub) resume() {
-	s.dmu.Lock()
-	s.interrupts--
-	if s.interrupts == 0 {
-		_ = s.file.SetReadDeadline(s.deadline)
-		s.dcond.Broadcast()
+	s.dl.mu.Lock()
+	s.dl.interrupts--
+	if s.dl.interrupts == 0 {
+		_ = s.file.SetReadDeadline(s.dl.at)
+		s.dl.cond.Broadcast()
 	}
-	s.dmu.Unlock()
+	s.dl.mu.Unlock()
 }
 
 // result turns recvNow's outcome into Recv's.
@@ -462,10 +468,10 @@ func (s *Sub) SetReadDeadline(t time.Time) error {
 	if s.isClosed() {
 		return ErrClosed
 	}
-	s.dmu.Lock()
-	defer s.dmu.Unlock()
-	s.deadline = t
-	if s.interrupts > 0 {
+	s.dl.mu.Lock()
+	defer s.dl.mu.Unlock()
+	s.dl.at = t
+	if s.dl.interrupts > 0 {
 		return nil // resume sets it
 	}
 	if err := s.file.SetReadDeadline(t); err != nil {
@@ -512,9 +518,9 @@ func (s *Sub) Close() error {
 	// Closing the file wakes the receives parked in the poller, and returns only after every
 	// receive that was inside the file's Read (so possibly inside psample_recv) has left it.
 	_ = s.file.Close()
-	s.dmu.Lock()
-	s.dcond.Broadcast()
-	s.dmu.Unlock()
+	s.dl.mu.Lock()
+	s.dl.cond.Broadcast()
+	s.dl.mu.Unlock()
 	// Only now is the C handle freed; cmu covers any Recv or Stats still on their way in.
 	s.cmu.Lock()
 	C.psample_close(s.h)
