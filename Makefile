@@ -245,7 +245,8 @@ lint:
 	    -e 's|@INCLUDEDIR@|$(CURDIR)/include|g' -e 's|@VERSION@|$(VERSION)|g' \
 	    -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|g' pkgconfig/psample.pc.in > $(BUILDDIR)/lint/psample.pc
 	cd bindings/go && $(GO_ENV) go vet ./...
-	@unformatted=$$(gofmt -l bindings/go); \
+	cd bench/recv_go && $(GO_ENV) go vet ./...
+	@unformatted=$$(gofmt -l bindings/go bench/recv_go); \
 	if [ -n "$$unformatted" ]; then echo "gofmt -l: not formatted: $$unformatted" >&2; exit 1; fi
 
 # Installs what the build and the tests need when it is missing (as root; idempotent).

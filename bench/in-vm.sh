@@ -44,6 +44,7 @@ rx_cmd() { # receiver name -> command in the array cmd
         baseline-8m-meta) cmd=("$bin/recv_baseline" -r "$MiB8" -n -m) ;;
         psample) cmd=("$bin/recv_psample") ;;
         psample-8m) cmd=("$bin/recv_psample" "$MiB8") ;;
+        go) cmd=("$bin/recv_go") ;;
         *) echo "unknown receiver $1" >&2; return 1 ;;
     esac
 }
@@ -102,8 +103,28 @@ run_one() { # phase trunc len rate rep count receiver...
     done
 }
 
-receivers=(baseline psample baseline-8m psample-8m)
 t_start=$(date +%s)
+# Bindings only (bench/run with BENCH_BINDINGS=1): each binding's receiver next to the C
+# receiver (recv_psample), library defaults, trunc 128 and 1500, the order flipping each time.
+if [ -n "${BENCH_BINDINGS:-}" ]; then
+    for rx in psample $BENCH_BINDINGS; do
+        run_one warmup 128 100 0 0 20000 "$rx"
+    done
+    for rep in $(seq 1 "$reps"); do
+        for tl in "128 100" "1500 1400"; do
+            read -r tl_trunc tl_payload <<<"$tl"
+            order="psample $BENCH_BINDINGS"
+            [ $((rep % 2)) -eq 0 ] && order="$BENCH_BINDINGS psample"
+            for rx in $order; do
+                run_one bindings "$tl_trunc" "$tl_payload" 0 "$rep" "$count" "$rx"
+            done
+        done
+    done
+    echo "bindings runs in VM: $(($(date +%s) - t_start)) s, $failures failed runs" >&2
+    [ "$failures" -eq 0 ]
+    exit
+fi
+receivers=(baseline psample baseline-8m psample-8m)
 # The user-space part alone under TCG (no kernel): what the decode and conversion cost here.
 for i in 1 2 3; do "$bin/userspace_cost" 300000; done >"$out/userspace-vm.txt" 2>&1
 # Warm-up, not counted: pages the programs and the library in over 9p.

@@ -39,7 +39,8 @@ export PKG_CONFIG_PATH=$out/pkgconfig GOPROXY=off GOTOOLCHAIN=local GOFLAGS="-mo
 # cache per header version.
 header_hash=$(sha256sum include/psample.h | cut -c1-16)
 export GOCACHE=$root/target/go-cache/$header_hash
-(cd bindings/go && go vet . && go test -c -o "$out/psample-go.test.new" .)
+# -race: the VM runs the tests under the race detector (Close during Recv, cancels).
+(cd bindings/go && go vet . && go test -race -c -o "$out/psample-go.test.new" .)
 mv -f "$out/psample-go.test.new" "$out/psample-go.test"
 
 # The Python package: type-checked (mypy --strict, py.typed in the wheel), then installed twice:

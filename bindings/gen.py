@@ -38,6 +38,12 @@ FAMILIES = [
      "Presence bits of psample_tunnel.fields; for the flags, the bit is the whole value."),
     ("MAX_", "Max", "", "", "", "Limits of the options."),
 ]
+# Go's named type for each typed constant family, and whether its values are bit sets (String
+# joins the names of the bits) or enumerations. The records' fields that hold them use the type.
+GO_TYPES = {"SUB_": ("SubFlags", True), "KIND_": ("Kind", False), "PKT_F_": ("PacketFlags", True),
+            "FIELD_": ("Fields", True), "TUNNEL_FIELD_": ("TunnelFields", True)}
+GO_FIELD_TYPES = {("psample_packet", "fields"): "Fields", ("psample_packet", "kind"): "Kind",
+                  ("psample_packet", "flags"): "PacketFlags", ("psample_tunnel", "fields"): "TunnelFields"}
 # Limits that concern C callers only (the bindings pass sizeof of cgo's or their own structs).
 GO_SKIP = {"MAX_STRUCT_SIZE"}
 
@@ -289,10 +295,15 @@ def golang(constants, structs):
            "",
            "import (",
            '\t"net/netip"',
+           '\t"strconv"',
            '\t"unsafe"',
            ")"]
     for prefix, goprefix, gotype, _cls, _base, doc in FAMILIES:
         members = [c for c in constants if c[0].startswith(prefix) and c[0] not in GO_SKIP]
+        typename, bits = GO_TYPES.get(prefix, (None, False))
+        if typename:
+            out += ["", f"// {typename} is the type of the {doc[0].lower() + doc[1:]}", f"type {typename} {gotype}"]
+            gotype = typename
         out += ["", f"// {doc}", "const ("]
         for i, (name, _value, comment) in enumerate(members):
             if i:
@@ -301,6 +312,22 @@ def golang(constants, structs):
             out += go_comment(comment, "\t", f"{gname} is PSAMPLE_{name}")
             out.append(f"\t{gname} {gotype} = C.PSAMPLE_{name}".replace("  ", " "))
         out.append(")")
+        if not typename:
+            continue
+        short = [(go_const(name), go_const(name)[len(goprefix):]) for name, _v, _c in members]
+        recv = typename[0].lower()
+        if bits:
+            table = typename[0].lower() + typename[1:] + "Names"
+            out += ["", f"var {table} = []bitName{{"] + [f'\t{{uint64({g}), "{n}"}},' for g, n in short] + ["}"]
+            out += ["", f"// String names the set bits, joined by \"|\" (\"{short[0][1]}|{short[-1][1]}\"); unknown bits",
+                    "// in hex, no bit \"0\".",
+                    f"func ({recv} {typename}) String() string {{ return bitsString(uint64({recv}), {table}) }}"]
+        else:
+            out += ["", f"// String is the constant's name without \"{goprefix}\" (\"{short[0][1]}\"), or \"{typename}(N)\".",
+                    f"func ({recv} {typename}) String() string {{", f"\tswitch {recv} {{"]
+            for g, n in short:
+                out += [f"\tcase {g}:", f'\t\treturn "{n}"']
+            out += ["\t}", f'\treturn "{typename}(" + strconv.FormatUint(uint64({recv}), 10) + ")"', "}"]
 
     for struct in RECORDS:
         name, _presence, godoc, _pydoc = RECORDS[struct]
@@ -312,20 +339,40 @@ def golang(constants, structs):
             if kind == "record":
                 t = "*" + RECORDS[extra[0]][0]
             else:
-                t = {"bytes": "[]byte", "addr4": "netip.Addr", "addr6": "netip.Addr"}.get(kind) or SCALARS[f.base][1]
+                t = ({"bytes": "[]byte", "addr4": "netip.Addr", "addr6": "netip.Addr"}.get(kind)
+                     or GO_FIELD_TYPES.get((struct, f.name)) or SCALARS[f.base][1])
             out.append(f"\t{go_field(f.name)} {t}")
         out.append("}")
 
-        fn = name[0].lower() + name[1:] + "FromC"
-        out += ["", f"// {fn} copies a struct {struct} into Go memory.",
-                f"func {fn}(c *C.struct_{struct}) {name} {{", f"\tvar r {name}"]
+        # Records that carry bytes are copied into an arena (one allocation per received batch)
+        # and written in place, so a caller's reused []Packet costs no allocation per record.
+        lower = name[0].lower() + name[1:]
+        fn = lower + "FromC"
+        copies = any(kind in ("bytes", "record") for kind, _f, _e in kept)
+        if copies:
+            out += ["", f"// {lower}Bytes is how many bytes {fn} copies out of c into the arena.",
+                    f"func {lower}Bytes(c *C.struct_{struct}) int {{", "\tn := 0"]
+            for kind, f, extra in kept:
+                if kind == "bytes":
+                    out += [f"\tif c.{f.name} != nil {{", f"\t\tn += int(c.{extra})", "\t}"]
+                elif kind == "record":
+                    sub = RECORDS[extra[0]][0]
+                    out += [f"\tif c.fields&C.PSAMPLE_{extra[1]} != 0 {{",
+                            f"\t\tn += {sub[0].lower() + sub[1:]}Bytes(&c.{f.name})", "\t}"]
+            out += ["\treturn n", "}"]
+            out += ["", f"// {fn} overwrites *r with a copy of c; the bytes go to the arena a.",
+                    f"func {fn}(c *C.struct_{struct}, r *{name}, a *arena) {{", f"\t*r = {name}{{}}"]
+        else:
+            out += ["", f"// {fn} copies a struct {struct} into Go memory.",
+                    f"func {fn}(c *C.struct_{struct}) (r {name}) {{"]
         later = []
         for kind, f, extra in kept:
             g = go_field(f.name)
             if kind == "int":
-                out.append(f"\tr.{g} = {SCALARS[f.base][1]}(c.{f.name})")
+                t = GO_FIELD_TYPES.get((struct, f.name)) or SCALARS[f.base][1]
+                out.append(f"\tr.{g} = {t}(c.{f.name})")
             elif kind == "bytes":
-                out.append(f"\tr.{g} = goBytes(c.{f.name}, c.{extra})")
+                out.append(f"\tr.{g} = a.copy(c.{f.name}, c.{extra})")
             elif kind in ("addr4", "addr6"):
                 n, ctor = (4, "AddrFrom4") if kind == "addr4" else (16, "AddrFrom16")
                 later += [f"\tif r.Fields&{go_const(extra)} != 0 {{",
@@ -333,9 +380,9 @@ def golang(constants, structs):
             else:
                 sub = RECORDS[extra[0]][0]
                 later += [f"\tif r.Fields&{go_const(extra[1])} != 0 {{",
-                          f"\t\t{sub[0].lower() + sub[1:]} := {sub[0].lower() + sub[1:]}FromC(&c.{f.name})",
-                          f"\t\tr.{g} = &{sub[0].lower() + sub[1:]}", "\t}"]
-        out += later + ["\treturn r", "}"]
+                          f"\t\tr.{g} = a.{sub[0].lower() + sub[1:]}()",
+                          f"\t\t{sub[0].lower() + sub[1:]}FromC(&c.{f.name}, r.{g}, a)", "\t}"]
+        out += later + (["}"] if copies else ["\treturn r", "}"])
     return "\n".join(out) + "\n"
 
 

@@ -8,224 +8,324 @@ import "C"
 
 import (
 	"net/netip"
+	"strconv"
 	"unsafe"
 )
+
+// SubFlags is the type of the subscription flags (psample_opts.flags).
+type SubFlags uint32
 
 // Subscription flags (psample_opts.flags).
 const (
 	// FlagNonblock is PSAMPLE_SUB_NONBLOCK.
 	// Return `-EAGAIN` from psample_recv() instead of blocking (the descriptor is also made
 	// nonblocking). Poll psample_fd() for POLLIN.
-	FlagNonblock uint32 = C.PSAMPLE_SUB_NONBLOCK
+	FlagNonblock SubFlags = C.PSAMPLE_SUB_NONBLOCK
 
 	// FlagENOBUFS is PSAMPLE_SUB_ENOBUFS.
 	// Report receive-buffer overruns as a one-time `-ENOBUFS` from psample_recv(), the kernel's classic
 	// behaviour. Without it (the default) `NETLINK_NO_ENOBUFS` is set: overruns are only counted
 	// (psample_stats() `kernel_drops`), and one overrun does not make the kernel drop everything until
 	// the queue is empty.
-	FlagENOBUFS uint32 = C.PSAMPLE_SUB_ENOBUFS
+	FlagENOBUFS SubFlags = C.PSAMPLE_SUB_ENOBUFS
 
 	// FlagAllNetns is PSAMPLE_SUB_ALL_NETNS.
 	// Also receive samples from other network namespaces that have a namespace id in the subscriber's
 	// namespace (`NETLINK_LISTEN_ALL_NSID`; needs CAP_NET_BROADCAST over them). `nsid` in each packet
 	// says where it came from.
-	FlagAllNetns uint32 = C.PSAMPLE_SUB_ALL_NETNS
+	FlagAllNetns SubFlags = C.PSAMPLE_SUB_ALL_NETNS
 
 	// FlagAcceptUserspace is PSAMPLE_SUB_ACCEPT_USERSPACE.
 	// Also deliver samples injected into the "packets" group by userspace processes (VPP's sflow
 	// plugin, test tools). By default only samples sent by the kernel (sender port id 0) are
 	// delivered. Packets say which with `PSAMPLE_PKT_F_USERSPACE`.
-	FlagAcceptUserspace uint32 = C.PSAMPLE_SUB_ACCEPT_USERSPACE
+	FlagAcceptUserspace SubFlags = C.PSAMPLE_SUB_ACCEPT_USERSPACE
 
 	// FlagConfigEvents is PSAMPLE_SUB_CONFIG_EVENTS.
 	// Also deliver group lifecycle events (the "config" group) through psample_recv(), as packets
 	// whose `kind` is `PSAMPLE_KIND_GROUP_CREATED` or `PSAMPLE_KIND_GROUP_DELETED`.
-	FlagConfigEvents uint32 = C.PSAMPLE_SUB_CONFIG_EVENTS
+	FlagConfigEvents SubFlags = C.PSAMPLE_SUB_CONFIG_EVENTS
 
 	// FlagNoSamples is PSAMPLE_SUB_NO_SAMPLES.
 	// Do not join the "packets" group (use with `PSAMPLE_SUB_CONFIG_EVENTS` to watch groups only).
-	FlagNoSamples uint32 = C.PSAMPLE_SUB_NO_SAMPLES
+	FlagNoSamples SubFlags = C.PSAMPLE_SUB_NO_SAMPLES
 
 	// FlagResubscribe is PSAMPLE_SUB_RESUBSCRIBE.
 	// Follow an unload and reload of the psample module: rejoin with the new ids on the same
 	// descriptor. Without it, psample_recv() returns `-ENODEV` once the family is gone.
-	FlagResubscribe uint32 = C.PSAMPLE_SUB_RESUBSCRIBE
+	FlagResubscribe SubFlags = C.PSAMPLE_SUB_RESUBSCRIBE
 
 	// FlagNetnsFD is PSAMPLE_SUB_NETNS_FD.
 	// `opts.netns_fd` is valid: create the socket in that network namespace.
-	FlagNetnsFD uint32 = C.PSAMPLE_SUB_NETNS_FD
+	FlagNetnsFD SubFlags = C.PSAMPLE_SUB_NETNS_FD
 
 	// FlagWaitFamily is PSAMPLE_SUB_WAIT_FAMILY.
 	// Succeed even when psample is not loaded yet: the handle joins the "packets" group as soon as the
 	// family appears (nlctrl's notify group). Until then a blocking psample_recv() waits and a
 	// nonblocking one returns `-EAGAIN`; psample_stats() `joined` says which. With
 	// `PSAMPLE_SUB_RESUBSCRIBE` the handle follows any sequence of unloads and loads.
-	FlagWaitFamily uint32 = C.PSAMPLE_SUB_WAIT_FAMILY
+	FlagWaitFamily SubFlags = C.PSAMPLE_SUB_WAIT_FAMILY
 )
+
+var subFlagsNames = []bitName{
+	{uint64(FlagNonblock), "Nonblock"},
+	{uint64(FlagENOBUFS), "ENOBUFS"},
+	{uint64(FlagAllNetns), "AllNetns"},
+	{uint64(FlagAcceptUserspace), "AcceptUserspace"},
+	{uint64(FlagConfigEvents), "ConfigEvents"},
+	{uint64(FlagNoSamples), "NoSamples"},
+	{uint64(FlagResubscribe), "Resubscribe"},
+	{uint64(FlagNetnsFD), "NetnsFD"},
+	{uint64(FlagWaitFamily), "WaitFamily"},
+}
+
+// String names the set bits, joined by "|" ("Nonblock|WaitFamily"); unknown bits
+// in hex, no bit "0".
+func (s SubFlags) String() string { return bitsString(uint64(s), subFlagsNames) }
+
+// Kind is the type of the record kinds (psample_packet.kind).
+type Kind uint32
 
 // Record kinds (psample_packet.kind).
 const (
 	// KindSample is PSAMPLE_KIND_SAMPLE.
 	// Record kind of a packet: a sampled packet.
-	KindSample uint32 = C.PSAMPLE_KIND_SAMPLE
+	KindSample Kind = C.PSAMPLE_KIND_SAMPLE
 
 	// KindGroupCreated is PSAMPLE_KIND_GROUP_CREATED.
 	// Record kind: a psample group was created (`config` group, `PSAMPLE_SUB_CONFIG_EVENTS`).
-	KindGroupCreated uint32 = C.PSAMPLE_KIND_GROUP_CREATED
+	KindGroupCreated Kind = C.PSAMPLE_KIND_GROUP_CREATED
 
 	// KindGroupDeleted is PSAMPLE_KIND_GROUP_DELETED.
 	// Record kind: a psample group was deleted (its last user went away).
-	KindGroupDeleted uint32 = C.PSAMPLE_KIND_GROUP_DELETED
+	KindGroupDeleted Kind = C.PSAMPLE_KIND_GROUP_DELETED
 )
+
+// String is the constant's name without "Kind" ("Sample"), or "Kind(N)".
+func (k Kind) String() string {
+	switch k {
+	case KindSample:
+		return "Sample"
+	case KindGroupCreated:
+		return "GroupCreated"
+	case KindGroupDeleted:
+		return "GroupDeleted"
+	}
+	return "Kind(" + strconv.FormatUint(uint64(k), 10) + ")"
+}
+
+// PacketFlags is the type of the packet flags (psample_packet.flags).
+type PacketFlags uint32
 
 // Packet flags (psample_packet.flags).
 const (
 	// PacketTruncated is PSAMPLE_PKT_F_TRUNCATED.
 	// Packet flag: the datagram did not fit the receive buffer and was cut (never expected; counted
 	// in psample_stats() `truncated`). `data_len` is what arrived.
-	PacketTruncated uint32 = C.PSAMPLE_PKT_F_TRUNCATED
+	PacketTruncated PacketFlags = C.PSAMPLE_PKT_F_TRUNCATED
 
 	// PacketUserspace is PSAMPLE_PKT_F_USERSPACE.
 	// Packet flag: sent by a userspace process, not the kernel (`sender_portid` != 0).
-	PacketUserspace uint32 = C.PSAMPLE_PKT_F_USERSPACE
+	PacketUserspace PacketFlags = C.PSAMPLE_PKT_F_USERSPACE
 )
+
+var packetFlagsNames = []bitName{
+	{uint64(PacketTruncated), "Truncated"},
+	{uint64(PacketUserspace), "Userspace"},
+}
+
+// String names the set bits, joined by "|" ("Truncated|Userspace"); unknown bits
+// in hex, no bit "0".
+func (p PacketFlags) String() string { return bitsString(uint64(p), packetFlagsNames) }
+
+// Fields is the type of the presence bits of psample_packet.fields: bit N is set when PSAMPLE_ATTR N was present.
+type Fields uint64
 
 // Presence bits of psample_packet.fields: bit N is set when PSAMPLE_ATTR N was present.
 const (
 	// FieldIIfindex is PSAMPLE_FIELD_IIFINDEX.
 	// `fields` bit: `PSAMPLE_ATTR_IIFINDEX` (0) was present.
-	FieldIIfindex uint64 = C.PSAMPLE_FIELD_IIFINDEX
+	FieldIIfindex Fields = C.PSAMPLE_FIELD_IIFINDEX
 
 	// FieldOIfindex is PSAMPLE_FIELD_OIFINDEX.
 	// `fields` bit: `PSAMPLE_ATTR_OIFINDEX` (1).
-	FieldOIfindex uint64 = C.PSAMPLE_FIELD_OIFINDEX
+	FieldOIfindex Fields = C.PSAMPLE_FIELD_OIFINDEX
 
 	// FieldOrigSize is PSAMPLE_FIELD_ORIGSIZE.
 	// `fields` bit: `PSAMPLE_ATTR_ORIGSIZE` (2).
-	FieldOrigSize uint64 = C.PSAMPLE_FIELD_ORIGSIZE
+	FieldOrigSize Fields = C.PSAMPLE_FIELD_ORIGSIZE
 
 	// FieldSampleGroup is PSAMPLE_FIELD_SAMPLE_GROUP.
 	// `fields` bit: `PSAMPLE_ATTR_SAMPLE_GROUP` (3).
-	FieldSampleGroup uint64 = C.PSAMPLE_FIELD_SAMPLE_GROUP
+	FieldSampleGroup Fields = C.PSAMPLE_FIELD_SAMPLE_GROUP
 
 	// FieldGroupSeq is PSAMPLE_FIELD_GROUP_SEQ.
 	// `fields` bit: `PSAMPLE_ATTR_GROUP_SEQ` (4).
-	FieldGroupSeq uint64 = C.PSAMPLE_FIELD_GROUP_SEQ
+	FieldGroupSeq Fields = C.PSAMPLE_FIELD_GROUP_SEQ
 
 	// FieldSampleRate is PSAMPLE_FIELD_SAMPLE_RATE.
 	// `fields` bit: `PSAMPLE_ATTR_SAMPLE_RATE` (5).
-	FieldSampleRate uint64 = C.PSAMPLE_FIELD_SAMPLE_RATE
+	FieldSampleRate Fields = C.PSAMPLE_FIELD_SAMPLE_RATE
 
 	// FieldData is PSAMPLE_FIELD_DATA.
 	// `fields` bit: `PSAMPLE_ATTR_DATA` (6).
-	FieldData uint64 = C.PSAMPLE_FIELD_DATA
+	FieldData Fields = C.PSAMPLE_FIELD_DATA
 
 	// FieldGroupRefcount is PSAMPLE_FIELD_GROUP_REFCOUNT.
 	// `fields` bit: `PSAMPLE_ATTR_GROUP_REFCOUNT` (7), in group events.
-	FieldGroupRefcount uint64 = C.PSAMPLE_FIELD_GROUP_REFCOUNT
+	FieldGroupRefcount Fields = C.PSAMPLE_FIELD_GROUP_REFCOUNT
 
 	// FieldTunnel is PSAMPLE_FIELD_TUNNEL.
 	// `fields` bit: `PSAMPLE_ATTR_TUNNEL` (8): `tunnel` is filled.
-	FieldTunnel uint64 = C.PSAMPLE_FIELD_TUNNEL
+	FieldTunnel Fields = C.PSAMPLE_FIELD_TUNNEL
 
 	// FieldOutTC is PSAMPLE_FIELD_OUT_TC.
 	// `fields` bit: `PSAMPLE_ATTR_OUT_TC` (10).
-	FieldOutTC uint64 = C.PSAMPLE_FIELD_OUT_TC
+	FieldOutTC Fields = C.PSAMPLE_FIELD_OUT_TC
 
 	// FieldOutTCOcc is PSAMPLE_FIELD_OUT_TC_OCC.
 	// `fields` bit: `PSAMPLE_ATTR_OUT_TC_OCC` (11).
-	FieldOutTCOcc uint64 = C.PSAMPLE_FIELD_OUT_TC_OCC
+	FieldOutTCOcc Fields = C.PSAMPLE_FIELD_OUT_TC_OCC
 
 	// FieldLatency is PSAMPLE_FIELD_LATENCY.
 	// `fields` bit: `PSAMPLE_ATTR_LATENCY` (12).
-	FieldLatency uint64 = C.PSAMPLE_FIELD_LATENCY
+	FieldLatency Fields = C.PSAMPLE_FIELD_LATENCY
 
 	// FieldTimestamp is PSAMPLE_FIELD_TIMESTAMP.
 	// `fields` bit: `PSAMPLE_ATTR_TIMESTAMP` (13).
-	FieldTimestamp uint64 = C.PSAMPLE_FIELD_TIMESTAMP
+	FieldTimestamp Fields = C.PSAMPLE_FIELD_TIMESTAMP
 
 	// FieldProto is PSAMPLE_FIELD_PROTO.
 	// `fields` bit: `PSAMPLE_ATTR_PROTO` (14).
-	FieldProto uint64 = C.PSAMPLE_FIELD_PROTO
+	FieldProto Fields = C.PSAMPLE_FIELD_PROTO
 
 	// FieldUserCookie is PSAMPLE_FIELD_USER_COOKIE.
 	// `fields` bit: `PSAMPLE_ATTR_USER_COOKIE` (15).
-	FieldUserCookie uint64 = C.PSAMPLE_FIELD_USER_COOKIE
+	FieldUserCookie Fields = C.PSAMPLE_FIELD_USER_COOKIE
 
 	// FieldSampleProbability is PSAMPLE_FIELD_SAMPLE_PROBABILITY.
 	// `fields` bit: `PSAMPLE_ATTR_SAMPLE_PROBABILITY` (16): `rate` is a probability scaled to
 	// 0..UINT32_MAX, not 1-in-N. psample_effective_rate() gives 1-in-N either way.
-	FieldSampleProbability uint64 = C.PSAMPLE_FIELD_SAMPLE_PROBABILITY
+	FieldSampleProbability Fields = C.PSAMPLE_FIELD_SAMPLE_PROBABILITY
 )
+
+var fieldsNames = []bitName{
+	{uint64(FieldIIfindex), "IIfindex"},
+	{uint64(FieldOIfindex), "OIfindex"},
+	{uint64(FieldOrigSize), "OrigSize"},
+	{uint64(FieldSampleGroup), "SampleGroup"},
+	{uint64(FieldGroupSeq), "GroupSeq"},
+	{uint64(FieldSampleRate), "SampleRate"},
+	{uint64(FieldData), "Data"},
+	{uint64(FieldGroupRefcount), "GroupRefcount"},
+	{uint64(FieldTunnel), "Tunnel"},
+	{uint64(FieldOutTC), "OutTC"},
+	{uint64(FieldOutTCOcc), "OutTCOcc"},
+	{uint64(FieldLatency), "Latency"},
+	{uint64(FieldTimestamp), "Timestamp"},
+	{uint64(FieldProto), "Proto"},
+	{uint64(FieldUserCookie), "UserCookie"},
+	{uint64(FieldSampleProbability), "SampleProbability"},
+}
+
+// String names the set bits, joined by "|" ("IIfindex|SampleProbability"); unknown bits
+// in hex, no bit "0".
+func (f Fields) String() string { return bitsString(uint64(f), fieldsNames) }
+
+// TunnelFields is the type of the presence bits of psample_tunnel.fields; for the flags, the bit is the whole value.
+type TunnelFields uint32
 
 // Presence bits of psample_tunnel.fields; for the flags, the bit is the whole value.
 const (
 	// TunnelID is PSAMPLE_TUNNEL_FIELD_ID.
 	// `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_ID` (0).
-	TunnelID uint32 = C.PSAMPLE_TUNNEL_FIELD_ID
+	TunnelID TunnelFields = C.PSAMPLE_TUNNEL_FIELD_ID
 
 	// TunnelIPv4Src is PSAMPLE_TUNNEL_FIELD_IPV4_SRC.
 	// `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_IPV4_SRC` (1).
-	TunnelIPv4Src uint32 = C.PSAMPLE_TUNNEL_FIELD_IPV4_SRC
+	TunnelIPv4Src TunnelFields = C.PSAMPLE_TUNNEL_FIELD_IPV4_SRC
 
 	// TunnelIPv4Dst is PSAMPLE_TUNNEL_FIELD_IPV4_DST.
 	// `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_IPV4_DST` (2).
-	TunnelIPv4Dst uint32 = C.PSAMPLE_TUNNEL_FIELD_IPV4_DST
+	TunnelIPv4Dst TunnelFields = C.PSAMPLE_TUNNEL_FIELD_IPV4_DST
 
 	// TunnelTOS is PSAMPLE_TUNNEL_FIELD_TOS.
 	// `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_TOS` (3).
-	TunnelTOS uint32 = C.PSAMPLE_TUNNEL_FIELD_TOS
+	TunnelTOS TunnelFields = C.PSAMPLE_TUNNEL_FIELD_TOS
 
 	// TunnelTTL is PSAMPLE_TUNNEL_FIELD_TTL.
 	// `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_TTL` (4).
-	TunnelTTL uint32 = C.PSAMPLE_TUNNEL_FIELD_TTL
+	TunnelTTL TunnelFields = C.PSAMPLE_TUNNEL_FIELD_TTL
 
 	// TunnelDontFragment is PSAMPLE_TUNNEL_FIELD_DONT_FRAGMENT.
 	// `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_DONT_FRAGMENT` (5): the DF flag is set.
-	TunnelDontFragment uint32 = C.PSAMPLE_TUNNEL_FIELD_DONT_FRAGMENT
+	TunnelDontFragment TunnelFields = C.PSAMPLE_TUNNEL_FIELD_DONT_FRAGMENT
 
 	// TunnelCsum is PSAMPLE_TUNNEL_FIELD_CSUM.
 	// `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_CSUM` (6): the checksum flag is set.
-	TunnelCsum uint32 = C.PSAMPLE_TUNNEL_FIELD_CSUM
+	TunnelCsum TunnelFields = C.PSAMPLE_TUNNEL_FIELD_CSUM
 
 	// TunnelOAM is PSAMPLE_TUNNEL_FIELD_OAM.
 	// `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_OAM` (7): the OAM flag is set.
-	TunnelOAM uint32 = C.PSAMPLE_TUNNEL_FIELD_OAM
+	TunnelOAM TunnelFields = C.PSAMPLE_TUNNEL_FIELD_OAM
 
 	// TunnelGeneveOpts is PSAMPLE_TUNNEL_FIELD_GENEVE_OPTS.
 	// `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_GENEVE_OPTS` (8).
-	TunnelGeneveOpts uint32 = C.PSAMPLE_TUNNEL_FIELD_GENEVE_OPTS
+	TunnelGeneveOpts TunnelFields = C.PSAMPLE_TUNNEL_FIELD_GENEVE_OPTS
 
 	// TunnelTPSrc is PSAMPLE_TUNNEL_FIELD_TP_SRC.
 	// `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_TP_SRC` (9).
-	TunnelTPSrc uint32 = C.PSAMPLE_TUNNEL_FIELD_TP_SRC
+	TunnelTPSrc TunnelFields = C.PSAMPLE_TUNNEL_FIELD_TP_SRC
 
 	// TunnelTPDst is PSAMPLE_TUNNEL_FIELD_TP_DST.
 	// `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_TP_DST` (10).
-	TunnelTPDst uint32 = C.PSAMPLE_TUNNEL_FIELD_TP_DST
+	TunnelTPDst TunnelFields = C.PSAMPLE_TUNNEL_FIELD_TP_DST
 
 	// TunnelVxlanOpts is PSAMPLE_TUNNEL_FIELD_VXLAN_OPTS.
 	// `tunnel.fields` bit for `PSAMPLE_TUNNEL_KEY_ATTR_VXLAN_OPTS` (11): never set. No current kernel
 	// emits VXLAN options and this library does not decode them; the name stays so programs that use
 	// it still compile.
-	TunnelVxlanOpts uint32 = C.PSAMPLE_TUNNEL_FIELD_VXLAN_OPTS
+	TunnelVxlanOpts TunnelFields = C.PSAMPLE_TUNNEL_FIELD_VXLAN_OPTS
 
 	// TunnelIPv6Src is PSAMPLE_TUNNEL_FIELD_IPV6_SRC.
 	// `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_IPV6_SRC` (12).
-	TunnelIPv6Src uint32 = C.PSAMPLE_TUNNEL_FIELD_IPV6_SRC
+	TunnelIPv6Src TunnelFields = C.PSAMPLE_TUNNEL_FIELD_IPV6_SRC
 
 	// TunnelIPv6Dst is PSAMPLE_TUNNEL_FIELD_IPV6_DST.
 	// `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_IPV6_DST` (13).
-	TunnelIPv6Dst uint32 = C.PSAMPLE_TUNNEL_FIELD_IPV6_DST
+	TunnelIPv6Dst TunnelFields = C.PSAMPLE_TUNNEL_FIELD_IPV6_DST
 
 	// TunnelErspanOpts is PSAMPLE_TUNNEL_FIELD_ERSPAN_OPTS.
 	// `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_ERSPAN_OPTS` (15).
-	TunnelErspanOpts uint32 = C.PSAMPLE_TUNNEL_FIELD_ERSPAN_OPTS
+	TunnelErspanOpts TunnelFields = C.PSAMPLE_TUNNEL_FIELD_ERSPAN_OPTS
 
 	// TunnelIPv4InfoBridge is PSAMPLE_TUNNEL_FIELD_IPV4_INFO_BRIDGE.
 	// `tunnel.fields` bit: `PSAMPLE_TUNNEL_KEY_ATTR_IPV4_INFO_BRIDGE` (16): the bridge flag is set.
-	TunnelIPv4InfoBridge uint32 = C.PSAMPLE_TUNNEL_FIELD_IPV4_INFO_BRIDGE
+	TunnelIPv4InfoBridge TunnelFields = C.PSAMPLE_TUNNEL_FIELD_IPV4_INFO_BRIDGE
 )
+
+var tunnelFieldsNames = []bitName{
+	{uint64(TunnelID), "ID"},
+	{uint64(TunnelIPv4Src), "IPv4Src"},
+	{uint64(TunnelIPv4Dst), "IPv4Dst"},
+	{uint64(TunnelTOS), "TOS"},
+	{uint64(TunnelTTL), "TTL"},
+	{uint64(TunnelDontFragment), "DontFragment"},
+	{uint64(TunnelCsum), "Csum"},
+	{uint64(TunnelOAM), "OAM"},
+	{uint64(TunnelGeneveOpts), "GeneveOpts"},
+	{uint64(TunnelTPSrc), "TPSrc"},
+	{uint64(TunnelTPDst), "TPDst"},
+	{uint64(TunnelVxlanOpts), "VxlanOpts"},
+	{uint64(TunnelIPv6Src), "IPv6Src"},
+	{uint64(TunnelIPv6Dst), "IPv6Dst"},
+	{uint64(TunnelErspanOpts), "ErspanOpts"},
+	{uint64(TunnelIPv4InfoBridge), "IPv4InfoBridge"},
+}
+
+// String names the set bits, joined by "|" ("ID|IPv4InfoBridge"); unknown bits
+// in hex, no bit "0".
+func (t TunnelFields) String() string { return bitsString(uint64(t), tunnelFieldsNames) }
 
 // Limits of the options.
 const (
@@ -252,7 +352,7 @@ type Tunnel struct {
 	// ERSPAN metadata bytes (`struct erspan_metadata`), or NULL.
 	ErspanOpts []byte
 	// `PSAMPLE_TUNNEL_FIELD_*` presence bits.
-	Fields uint32
+	Fields TunnelFields
 	// Outer IPv4 source, network order.
 	IPv4Src netip.Addr
 	// Outer IPv4 destination, network order.
@@ -271,13 +371,25 @@ type Tunnel struct {
 	TTL uint8
 }
 
-// tunnelFromC copies a struct psample_tunnel into Go memory.
-func tunnelFromC(c *C.struct_psample_tunnel) Tunnel {
-	var r Tunnel
+// tunnelBytes is how many bytes tunnelFromC copies out of c into the arena.
+func tunnelBytes(c *C.struct_psample_tunnel) int {
+	n := 0
+	if c.geneve_opts != nil {
+		n += int(c.geneve_opts_len)
+	}
+	if c.erspan_opts != nil {
+		n += int(c.erspan_opts_len)
+	}
+	return n
+}
+
+// tunnelFromC overwrites *r with a copy of c; the bytes go to the arena a.
+func tunnelFromC(c *C.struct_psample_tunnel, r *Tunnel, a *arena) {
+	*r = Tunnel{}
 	r.ID = uint64(c.id)
-	r.GeneveOpts = goBytes(c.geneve_opts, c.geneve_opts_len)
-	r.ErspanOpts = goBytes(c.erspan_opts, c.erspan_opts_len)
-	r.Fields = uint32(c.fields)
+	r.GeneveOpts = a.copy(c.geneve_opts, c.geneve_opts_len)
+	r.ErspanOpts = a.copy(c.erspan_opts, c.erspan_opts_len)
+	r.Fields = TunnelFields(c.fields)
 	r.TPSrc = uint16(c.tp_src)
 	r.TPDst = uint16(c.tp_dst)
 	r.TOS = uint8(c.tos)
@@ -294,7 +406,6 @@ func tunnelFromC(c *C.struct_psample_tunnel) Tunnel {
 	if r.Fields&TunnelIPv6Dst != 0 {
 		r.IPv6Dst = netip.AddrFrom16(*(*[16]byte)(unsafe.Pointer(&c.ipv6_dst)))
 	}
-	return r
 }
 
 // Packet is one received record: a sample, or with FlagConfigEvents a group event (Kind).
@@ -302,7 +413,7 @@ func tunnelFromC(c *C.struct_psample_tunnel) Tunnel {
 // Data, UserCookie and the tunnel options are copies owned by the Packet.
 type Packet struct {
 	// Bit N set when `PSAMPLE_ATTR` N was present (`PSAMPLE_FIELD_*`).
-	Fields uint64
+	Fields Fields
 	// When the kernel took the sample: CLOCK_REALTIME, ns (a software time, kernel 5.13+).
 	TimestampNs uint64
 	// End-to-end latency reported by hardware, ns.
@@ -315,9 +426,9 @@ type Packet struct {
 	// The user cookie (tc action cookie, OVS observation domain and point ids), or NULL.
 	UserCookie []byte
 	// `PSAMPLE_KIND_*`.
-	Kind uint32
+	Kind Kind
 	// `PSAMPLE_PKT_F_*`.
-	Flags uint32
+	Flags PacketFlags
 	// psample group number.
 	Group uint32
 	// Per-group sequence number (0 from the OVS psample action). For a group event: the
@@ -355,17 +466,32 @@ type Packet struct {
 	SeqLost uint64
 }
 
-// packetFromC copies a struct psample_packet into Go memory.
-func packetFromC(c *C.struct_psample_packet) Packet {
-	var r Packet
-	r.Fields = uint64(c.fields)
+// packetBytes is how many bytes packetFromC copies out of c into the arena.
+func packetBytes(c *C.struct_psample_packet) int {
+	n := 0
+	if c.data != nil {
+		n += int(c.data_len)
+	}
+	if c.user_cookie != nil {
+		n += int(c.user_cookie_len)
+	}
+	if c.fields&C.PSAMPLE_FIELD_TUNNEL != 0 {
+		n += tunnelBytes(&c.tunnel)
+	}
+	return n
+}
+
+// packetFromC overwrites *r with a copy of c; the bytes go to the arena a.
+func packetFromC(c *C.struct_psample_packet, r *Packet, a *arena) {
+	*r = Packet{}
+	r.Fields = Fields(c.fields)
 	r.TimestampNs = uint64(c.timestamp_ns)
 	r.LatencyNs = uint64(c.latency_ns)
 	r.OutTCOcc = uint64(c.out_tc_occ)
-	r.Data = goBytes(c.data, c.data_len)
-	r.UserCookie = goBytes(c.user_cookie, c.user_cookie_len)
-	r.Kind = uint32(c.kind)
-	r.Flags = uint32(c.flags)
+	r.Data = a.copy(c.data, c.data_len)
+	r.UserCookie = a.copy(c.user_cookie, c.user_cookie_len)
+	r.Kind = Kind(c.kind)
+	r.Flags = PacketFlags(c.flags)
 	r.Group = uint32(c.group)
 	r.GroupSeq = uint32(c.group_seq)
 	r.Rate = uint32(c.rate)
@@ -379,10 +505,9 @@ func packetFromC(c *C.struct_psample_packet) Packet {
 	r.Proto = uint16(c.proto)
 	r.SeqLost = uint64(c.seq_lost)
 	if r.Fields&FieldTunnel != 0 {
-		tunnel := tunnelFromC(&c.tunnel)
-		r.Tunnel = &tunnel
+		r.Tunnel = a.tunnel()
+		tunnelFromC(&c.tunnel, r.Tunnel, a)
 	}
-	return r
 }
 
 // Stats is the loss accounting of a Sub (struct psample_stats).
@@ -421,8 +546,7 @@ type Stats struct {
 }
 
 // statsFromC copies a struct psample_stats into Go memory.
-func statsFromC(c *C.struct_psample_stats) Stats {
-	var r Stats
+func statsFromC(c *C.struct_psample_stats) (r Stats) {
 	r.Delivered = uint64(c.delivered)
 	r.KernelDrops = uint64(c.kernel_drops)
 	r.SeqGaps = uint64(c.seq_gaps)
@@ -450,8 +574,7 @@ type GroupInfo struct {
 }
 
 // groupInfoFromC copies a struct psample_group_info into Go memory.
-func groupInfoFromC(c *C.struct_psample_group_info) GroupInfo {
-	var r GroupInfo
+func groupInfoFromC(c *C.struct_psample_group_info) (r GroupInfo) {
 	r.Group = uint32(c.group)
 	r.Refcount = uint32(c.refcount)
 	r.NextSeq = uint32(c.next_seq)
@@ -475,8 +598,7 @@ type GroupStats struct {
 }
 
 // groupStatsFromC copies a struct psample_group_stats into Go memory.
-func groupStatsFromC(c *C.struct_psample_group_stats) GroupStats {
-	var r GroupStats
+func groupStatsFromC(c *C.struct_psample_group_stats) (r GroupStats) {
 	r.Delivered = uint64(c.delivered)
 	r.SeqLost = uint64(c.seq_lost)
 	r.NSID = int32(c.nsid)

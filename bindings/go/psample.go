@@ -1,36 +1,61 @@
 // Package psample receives Linux psample packet samples (tc act_sample, the OVS psample
 // action, switch ASICs) through libpsample, the C library in include/psample.h.
 //
-// It is a thin cgo binding, found with pkg-config ("psample"). Recv copies every sample into
-// Go memory, so a Packet stays valid after the next Recv and after Close: the C library's
-// borrowed buffers never escape this package.
+// It is a thin cgo binding, found with pkg-config ("psample"). Receiving waits in Go's
+// network poller, like a net.Conn: no OS thread is blocked in C while a Recv waits, a context
+// or a read deadline ends the wait, and Close from any goroutine ends it with ErrClosed
+// (errors.Is(err, net.ErrClosed)).
 //
-// A Sub is not safe for concurrent use, like the C handle it wraps: use one per goroutine.
+// Recv copies every sample into Go memory, so a Packet stays valid after the next Recv and
+// after Close: the C library's borrowed buffers never escape this package. The copies of one
+// Recv share one allocation.
+//
+// The methods of a Sub may be called from any goroutine. Concurrent receives on one Sub take
+// turns; give each receiving goroutine its own Sub for parallelism.
 package psample
 
 /*
 #cgo pkg-config: psample
 #include <stdlib.h>
 #include <psample.h>
+
+// psample_recv for Recv's hot path. The pointers travel as integers (both are C memory): cgo
+// converts a pointer to the opaque struct psample_sub to an interface for its pointer check,
+// which allocates on every call.
+static int recv_batch(uintptr_t sub, uintptr_t pkts, size_t n)
+{
+	return psample_recv((struct psample_sub *)sub, (struct psample_packet *)pkts, n, sizeof(struct psample_packet));
+}
 */
 import "C"
 
 import (
+	"context"
 	"errors"
+	"io/fs"
 	"math"
+	"net"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
-// The Flag*, Kind*, Packet*, Field*, Tunnel* and Max* constants, and the Packet, Tunnel, Stats
-// and GroupInfo records with their conversions, are generated from psample.h by bindings/gen.py
-// into abi_generated.go.
+// The Flag*, Kind*, Packet*, Field*, Tunnel* and Max* constants with their types, and the
+// Packet, Tunnel, Stats and GroupInfo records with their conversions, are generated from
+// psample.h by bindings/gen.py into abi_generated.go.
 
-// Options of Subscribe and ListGroups. The zero value (or a nil *Options) means: blocking,
+// Options of Subscribe and ListGroups. The zero value (or a nil *Options) means: Recv waits,
 // every group, this network namespace, kernel senders only, the library's default receive
 // buffer and batch.
 type Options struct {
-	Flags  uint32   // Flag* bits
+	// Flag* bits. FlagNonblock: Recv returns an error wrapping syscall.EAGAIN instead of
+	// waiting when nothing is queued.
+	Flags  SubFlags
 	Rcvbuf uint32   // receive buffer to ask for, bytes (the kernel doubles it); 0: the library's default
 	Groups []uint32 // deliver only these groups, filtered in the kernel; empty: all groups
 	// A network namespace file (/run/netns/NAME, /proc/PID/ns/net) to subscribe in. Read only
@@ -54,8 +79,19 @@ func (e *Error) Unwrap() error { return e.Errno }
 
 func fail(op string, rc C.int) error { return &Error{Op: op, Errno: syscall.Errno(-rc)} }
 
-// ErrClosed is returned by the methods of a Sub after Close.
-var ErrClosed = errors.New("psample: subscription is closed")
+// errAgain is Recv's EAGAIN with FlagNonblock, made once: polling callers see it often.
+var errAgain = &Error{Op: "recv", Errno: syscall.EAGAIN}
+
+// ErrClosed is returned by the methods of a Sub after Close, including by a Recv that was
+// waiting when Close was called. errors.Is(ErrClosed, net.ErrClosed) and
+// errors.Is(ErrClosed, fs.ErrClosed) hold.
+var ErrClosed error = closedError{}
+
+type closedError struct{}
+
+func (closedError) Error() string { return "psample: use of closed subscription" }
+
+func (closedError) Is(target error) bool { return target == net.ErrClosed || target == fs.ErrClosed }
 
 // Version is the library's version, "MAJOR.MINOR.PATCH".
 func Version() string { return C.GoString(C.psample_version()) }
@@ -89,10 +125,43 @@ func (o *Options) toC(op string) (c C.struct_psample_opts, groups unsafe.Pointer
 }
 
 // Sub is a subscription: one netlink socket and the library's receive buffers.
+//
+// The C handle is always nonblocking. A Recv calls psample_recv only when the socket is
+// readable (or to find out), and otherwise parks its goroutine in Go's poller on a duplicate
+// of the socket's descriptor wrapped in an os.File. Closing that file is what wakes waiting
+// receives on Close; the C handle is freed only after they have left.
 type Sub struct {
+	file     *os.File        // duplicate of the handle's socket, registered with the poller
+	raw      syscall.RawConn // file's, for waiting
+	fd       int             // the handle's own descriptor (Fd)
+	nonblock bool            // the caller asked for FlagNonblock: never wait
+	closed   atomic.Bool
+
+	cmu sync.Mutex // serializes calls into the C handle, which is for one thread at a time
 	h   *C.struct_psample_sub
-	buf []C.struct_psample_packet // Go memory; C writes only C pointers into it
+	buf []C.struct_psample_packet // C memory, freed by Close; cbuf is its start
+	// Passed to C as a plain pointer: cgo's check of a &buf[0] argument converts the whole slice
+	// to an interface, an allocation per call.
+	cbuf *C.struct_psample_packet
+
+	spare atomic.Pointer[recvCall] // a receive's state, kept for the next one
+
+	dl *deadlines
 }
+
+// deadlines is a Sub's read deadline. A RecvContext whose context ends moves the file's
+// deadline into the past to wake its own wait; other receives woken by that retry, and the
+// caller's deadline is put back when the last such RecvContext returns. (Apart from the Sub, as
+// a Sub pointing into itself would never be finalized.)
+type deadlines struct {
+	mu         sync.Mutex
+	cond       sync.Cond // signalled when interrupts drops to 0, and on Close
+	at         time.Time // set by SetReadDeadline
+	interrupts int       // RecvContext calls whose context ended during their wait
+}
+
+// aLongTimeAgo is a deadline that has passed: setting it wakes a waiting read at once.
+var aLongTimeAgo = time.Unix(1, 0)
 
 // Subscribe opens a subscription. Without psample in the kernel the error wraps
 // syscall.ENOENT; without CAP_NET_ADMIN, syscall.EPERM; for bad options, syscall.EINVAL.
@@ -102,56 +171,334 @@ func Subscribe(opts *Options) (*Sub, error) {
 		return nil, err
 	}
 	defer C.free(groups)
+	nonblock := c.flags&C.uint32_t(FlagNonblock) != 0
+	c.flags |= C.uint32_t(FlagNonblock)
+	batch := int(c.batch)
+	if batch == 0 {
+		batch = C.PSAMPLE_DEFAULT_BATCH
+	}
 	var h *C.struct_psample_sub
 	if rc := C.psample_subscribe(&h, &c); rc < 0 {
 		return nil, fail("subscribe", rc)
 	}
-	return &Sub{h: h}, nil
+	cbuf := (*C.struct_psample_packet)(C.calloc(C.size_t(batch), C.sizeof_struct_psample_packet))
+	if cbuf == nil {
+		C.psample_close(h)
+		return nil, &Error{Op: "subscribe", Errno: syscall.ENOMEM}
+	}
+	s := &Sub{h: h, fd: int(C.psample_fd(h)), nonblock: nonblock, buf: unsafe.Slice(cbuf, batch), cbuf: cbuf}
+	s.dl = &deadlines{}
+	s.dl.cond.L = &s.dl.mu
+	if err := s.openFile(); err != nil {
+		C.psample_close(h)
+		C.free(unsafe.Pointer(cbuf))
+		return nil, err
+	}
+	// Like an os.File, a Sub that is dropped without Close does not leak its C handle.
+	runtime.SetFinalizer(s, (*Sub).Close)
+	return s, nil
+}
+
+// openFile wraps a close-on-exec duplicate of the handle's socket (nonblocking, as the handle
+// is) in an os.File, which registers it with Go's poller.
+func (s *Sub) openFile() error {
+	dup, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(s.fd), syscall.F_DUPFD_CLOEXEC, 0)
+	if errno != 0 {
+		return &Error{Op: "subscribe", Errno: errno}
+	}
+	s.file = os.NewFile(dup, "psample")
+	var err error
+	if s.raw, err = s.file.SyscallConn(); err == nil {
+		// Fails with os.ErrNoDeadline when the poller did not take the descriptor.
+		err = s.file.SetReadDeadline(time.Time{})
+	}
+	if err != nil {
+		s.file.Close()
+		return &os.SyscallError{Syscall: "psample: poller", Err: err}
+	}
+	return nil
+}
+
+// recvCall is one Recv's state for the function the poller calls. A Sub keeps one for its next
+// receive, with the function bound once, so a Recv allocates nothing for it (unless another
+// receive on the same Sub holds it).
+type recvCall struct {
+	s    *Sub
+	pkts []Packet
+	n    int   // records filled
+	rc   C.int // psample_recv's result when negative
+	try  func(fd uintptr) bool
+}
+
+func (s *Sub) getCall(pkts []Packet) *recvCall {
+	c := s.spare.Swap(nil)
+	if c == nil {
+		c = new(recvCall)
+		c.try = c.attempt
+	}
+	c.s, c.pkts = s, pkts
+	return c
+}
+
+func (s *Sub) putCall(c *recvCall) {
+	c.s, c.pkts = nil, nil
+	s.spare.Store(c)
+}
+
+// attempt receives what is queued without blocking; false (wait for readability) on EAGAIN.
+// Go's poller is edge-triggered: the handle reads until EAGAIN before it reports it, so
+// returning false never leaves a queued record unseen.
+func (c *recvCall) attempt(uintptr) bool {
+	c.n, c.rc = c.s.recvNow(c.pkts)
+	return c.rc != -C.int(syscall.EAGAIN)
+}
+
+// recvNow calls psample_recv once and copies what it returns into pkts. A closed handle gives
+// -EBADF, which Recv reports as ErrClosed.
+func (s *Sub) recvNow(pkts []Packet) (int, C.int) {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	if s.h == nil {
+		return 0, -C.int(syscall.EBADF)
+	}
+	n := len(pkts)
+	if n > len(s.buf) {
+		n = len(s.buf)
+	}
+	h, buf := C.uintptr_t(uintptr(unsafe.Pointer(s.h))), C.uintptr_t(uintptr(unsafe.Pointer(s.cbuf)))
+	rc := C.recv_batch(h, buf, C.size_t(n))
+	for rc == -C.int(syscall.EINTR) {
+		rc = C.recv_batch(h, buf, C.size_t(n))
+	}
+	if rc <= 0 {
+		return 0, rc
+	}
+	copyOut(s.buf[:rc], pkts)
+	return int(rc), 0
+}
+
+// copyOut copies received C records into pkts: all their bytes into one new allocation (none
+// when they carry no bytes), the rest in place.
+func copyOut(cpkts []C.struct_psample_packet, pkts []Packet) {
+	total, tunnels := 0, 0
+	for i := range cpkts {
+		total += packetBytes(&cpkts[i])
+		if cpkts[i].fields&C.PSAMPLE_FIELD_TUNNEL != 0 {
+			tunnels++
+		}
+	}
+	a := arena{}
+	if total > 0 {
+		a.buf = make([]byte, 0, total)
+	}
+	if tunnels > 0 {
+		a.tunnels = make([]Tunnel, 0, tunnels)
+	}
+	for i := range cpkts {
+		packetFromC(&cpkts[i], &pkts[i], &a)
+	}
+}
+
+// arena holds the copies of one batch of records; each Packet gets its own capped part.
+type arena struct {
+	buf     []byte
+	tunnels []Tunnel
+}
+
+// copy copies n bytes at p into the arena; nil for a NULL pointer (an absent value).
+func (a *arena) copy(p *C.uint8_t, n C.uint32_t) []byte {
+	if p == nil {
+		return nil
+	}
+	if n == 0 {
+		return []byte{}
+	}
+	start := len(a.buf)
+	a.buf = append(a.buf, unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n))...)
+	return a.buf[start:len(a.buf):len(a.buf)]
+}
+
+func (a *arena) tunnel() *Tunnel {
+	a.tunnels = append(a.tunnels, Tunnel{})
+	return &a.tunnels[len(a.tunnels)-1]
 }
 
 // Recv fills pkts with received records and returns how many (at least 1, at most len(pkts)
-// and the batch size). It blocks until one is queued, unless the Sub was opened with
-// FlagNonblock (then the error wraps syscall.EAGAIN: poll Fd for readability). A signal
-// interrupting the wait is retried, as the os package does.
+// and the batch size). It waits, in Go's poller, until one is queued, the read deadline
+// passes (os.ErrDeadlineExceeded) or the Sub is closed (ErrClosed). With FlagNonblock it
+// does not wait: the error wraps syscall.EAGAIN.
+//
+// Each Packet's byte slices are new copies (one allocation per call for the batch), so
+// receiving into the same pkts again allocates nothing else.
 func (s *Sub) Recv(pkts []Packet) (int, error) {
-	if s.h == nil {
-		return 0, ErrClosed
-	}
-	// The library returns at most its batch size per call, whatever room it is given.
-	n := len(pkts)
-	if n > MaxBatch {
-		n = MaxBatch
-	}
-	if n == 0 {
-		return 0, nil
-	}
-	if len(s.buf) < n {
-		s.buf = make([]C.struct_psample_packet, n)
-	}
-	rc := C.psample_recv(s.h, &s.buf[0], C.size_t(n), C.sizeof_struct_psample_packet)
-	for rc == -C.int(syscall.EINTR) {
-		rc = C.psample_recv(s.h, &s.buf[0], C.size_t(n), C.sizeof_struct_psample_packet)
-	}
-	if rc < 0 {
-		return 0, fail("recv", rc)
-	}
-	for i := 0; i < int(rc); i++ {
-		pkts[i] = packetFromC(&s.buf[i])
-	}
-	return int(rc), nil
+	return s.recv(nil, pkts)
 }
 
+// RecvContext is Recv that also returns ctx.Err() when ctx ends during the wait.
+func (s *Sub) RecvContext(ctx context.Context, pkts []Packet) (int, error) {
+	if ctx.Done() == nil {
+		return s.recv(nil, pkts)
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if s.isClosed() {
+		return 0, ErrClosed
+	}
+	if len(pkts) == 0 || s.nonblock {
+		return s.recv(ctx, pkts)
+	}
+	// Queued already (and no deadline to honour first): no watcher needed.
+	s.dl.mu.Lock()
+	noDeadline := s.dl.at.IsZero()
+	s.dl.mu.Unlock()
+	if noDeadline {
+		if n, rc := s.recvNow(pkts); rc != -C.int(syscall.EAGAIN) {
+			return s.result(n, rc)
+		}
+	}
+	// Go 1.19 has no context.AfterFunc: a goroutine wakes the wait when ctx ends.
+	stop, done := make(chan struct{}), make(chan bool)
+	go func() {
+		select {
+		case <-ctx.Done():
+			s.interrupt()
+			done <- true
+		case <-stop:
+			done <- false
+		}
+	}()
+	n, err := s.recv(ctx, pkts)
+	close(stop)
+	if <-done {
+		s.resume()
+	}
+	return n, err
+}
+
+// recv receives into pkts, waiting unless the Sub is nonblocking; ctx (may be nil) is the
+// caller's, whose end turns a woken wait into ctx.Err().
+func (s *Sub) recv(ctx context.Context, pkts []Packet) (int, error) {
+	if s.isClosed() {
+		return 0, ErrClosed
+	}
+	if len(pkts) == 0 {
+		return 0, nil
+	}
+	if s.nonblock {
+		return s.result(s.recvNow(pkts))
+	}
+	call := s.getCall(pkts)
+	defer s.putCall(call)
+	for {
+		err := s.raw.Read(call.try)
+		if err == nil {
+			return s.result(call.n, call.rc)
+		}
+		if s.isClosed() {
+			return 0, ErrClosed
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			return 0, &os.SyscallError{Syscall: "psample: wait", Err: err}
+		}
+		if err := s.afterDeadline(ctx); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// afterDeadline decides what a wait that ended on the file's deadline means: the caller's
+// context ended, the caller's deadline passed, the Sub was closed, or another receive's
+// context ended (then nil, once that one has put the deadline back: wait again).
+func (s *Sub) afterDeadline(ctx context.Context) error {
+	s.dl.mu.Lock()
+	defer s.dl.mu.Unlock()
+	for {
+		switch {
+		case ctx != nil && ctx.Err() != nil:
+			return ctx.Err()
+		case s.isClosed():
+			return ErrClosed
+		case !s.dl.at.IsZero() && !time.Now().Before(s.dl.at):
+			return os.ErrDeadlineExceeded
+		case s.dl.interrupts == 0:
+			return nil
+		}
+		s.dl.cond.Wait()
+	}
+}
+
+// interrupt wakes the receives waiting on this Sub: a RecvContext's context ended.
+func (s *Sub) interrupt() {
+	s.dl.mu.Lock()
+	s.dl.interrupts++
+	_ = s.file.SetReadDeadline(aLongTimeAgo) // fails only once closed, which wakes them anyway
+	s.dl.cond.Broadcast()
+	s.dl.mu.Unlock()
+}
+
+// resume undoes interrupt once its RecvContext has returned.
+func (s *Sub) resume() {
+	s.dl.mu.Lock()
+	s.dl.interrupts--
+	if s.dl.interrupts == 0 {
+		_ = s.file.SetReadDeadline(s.dl.at)
+		s.dl.cond.Broadcast()
+	}
+	s.dl.mu.Unlock()
+}
+
+// result turns recvNow's outcome into Recv's.
+func (s *Sub) result(n int, rc C.int) (int, error) {
+	switch {
+	case rc == 0:
+		return n, nil
+	case rc == -C.int(syscall.EAGAIN):
+		return 0, errAgain
+	case rc == -C.int(syscall.EBADF) || s.isClosed():
+		return 0, ErrClosed
+	}
+	return 0, fail("recv", rc)
+}
+
+// SetReadDeadline sets when waiting receives give up with os.ErrDeadlineExceeded (a timeout
+// net.Error), as net.Conn's does: it applies to receives already waiting, and a zero t means
+// no deadline. A passed deadline fails a Recv even when records are queued.
+func (s *Sub) SetReadDeadline(t time.Time) error {
+	if s.isClosed() {
+		return ErrClosed
+	}
+	s.dl.mu.Lock()
+	defer s.dl.mu.Unlock()
+	s.dl.at = t
+	if s.dl.interrupts > 0 {
+		return nil // resume sets it
+	}
+	if err := s.file.SetReadDeadline(t); err != nil {
+		if s.isClosed() {
+			return ErrClosed
+		}
+		return err
+	}
+	return nil
+}
+
+func (s *Sub) isClosed() bool { return s.file == nil || s.closed.Load() }
+
 // Fd is the subscription's socket, for poll/epoll (readable when a record is queued). Owned by
-// the Sub: do not close it or read from it. -1 after Close.
+// the Sub: do not close it or read from it. The handle is nonblocking whatever the Flags.
+// -1 after Close.
 func (s *Sub) Fd() int {
-	if s.h == nil {
+	if s.isClosed() {
 		return -1
 	}
-	return int(C.psample_fd(s.h))
+	return s.fd
 }
 
 // Stats returns the subscription's loss accounting.
 func (s *Sub) Stats() (Stats, error) {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
 	if s.h == nil {
 		return Stats{}, ErrClosed
 	}
@@ -162,13 +509,25 @@ func (s *Sub) Stats() (Stats, error) {
 	return statsFromC(&c), nil
 }
 
-// Close closes the subscription. Packets already received stay valid (they are copies).
-// Closing twice is a no-op.
+// Close closes the subscription, from any goroutine: receives waiting on it return
+// ErrClosed. Packets already received stay valid (they are copies). Closing twice is a no-op.
 func (s *Sub) Close() error {
-	if s.h != nil {
-		C.psample_close(s.h)
-		s.h, s.buf = nil, nil
+	if s.file == nil || !s.closed.CompareAndSwap(false, true) {
+		return nil
 	}
+	// Closing the file wakes the receives parked in the poller, and returns only after every
+	// receive that was inside the file's Read (so possibly inside psample_recv) has left it.
+	_ = s.file.Close()
+	s.dl.mu.Lock()
+	s.dl.cond.Broadcast()
+	s.dl.mu.Unlock()
+	// Only now is the C handle freed; cmu covers any Recv or Stats still on their way in.
+	s.cmu.Lock()
+	C.psample_close(s.h)
+	C.free(unsafe.Pointer(s.cbuf))
+	s.h, s.buf, s.cbuf = nil, nil, nil
+	s.cmu.Unlock()
+	runtime.SetFinalizer(s, nil)
 	return nil
 }
 
@@ -203,17 +562,58 @@ func ListGroups(opts *Options) ([]GroupInfo, error) {
 // Errors wrap syscall.EBADMSG for a malformed message and syscall.ENOMSG for a netlink message
 // that is not a psample sample or group event.
 func Decode(msg []byte) (Packet, error) {
-	if len(msg) == 0 {
-		return Packet{}, &Error{Op: "decode", Errno: syscall.EBADMSG}
+	var c [1]C.struct_psample_packet
+	cmsg, err := decodeC(msg, &c[0])
+	if err != nil {
+		return Packet{}, err
 	}
-	// Decoded pointers point into the message: a C copy keeps Go pointers out of the C struct.
-	cmsg := C.CBytes(msg)
 	defer C.free(cmsg)
-	var c C.struct_psample_packet
-	if rc := C.psample_decode(cmsg, C.size_t(len(msg)), &c, C.sizeof_struct_psample_packet); rc < 0 {
-		return Packet{}, fail("decode", rc)
+	var p [1]Packet
+	copyOut(c[:], p[:])
+	return p[0], nil
+}
+
+// decodeC decodes msg into *c. Decoded pointers point into the message: a C copy, returned for
+// the caller to free after use, keeps Go pointers out of the C struct.
+func decodeC(msg []byte, c *C.struct_psample_packet) (unsafe.Pointer, error) {
+	if len(msg) == 0 {
+		return nil, &Error{Op: "decode", Errno: syscall.EBADMSG}
 	}
-	return packetFromC(&c), nil
+	cmsg := C.CBytes(msg)
+	if rc := C.psample_decode(cmsg, C.size_t(len(msg)), c, C.sizeof_struct_psample_packet); rc < 0 {
+		C.free(cmsg)
+		return nil, fail("decode", rc)
+	}
+	return cmsg, nil
+}
+
+// decodedBatch is a receive buffer filled as psample_recv would fill it, from messages
+// decoded by psample_decode: the tests measure copyOut, Recv's conversion, on it.
+type decodedBatch struct {
+	c    []C.struct_psample_packet
+	msgs []unsafe.Pointer
+}
+
+func newDecodedBatch(msgs [][]byte) (*decodedBatch, error) {
+	b := &decodedBatch{c: make([]C.struct_psample_packet, len(msgs))}
+	for i, m := range msgs {
+		cmsg, err := decodeC(m, &b.c[i])
+		if err != nil {
+			b.free()
+			return nil, err
+		}
+		b.msgs = append(b.msgs, cmsg)
+	}
+	return b, nil
+}
+
+func (b *decodedBatch) copyOut(pkts []Packet) { copyOut(b.c, pkts) }
+
+func (b *decodedBatch) free() {
+	for _, m := range b.msgs {
+		C.free(m)
+	}
+	b.msgs = nil
 }
 
 // EffectiveRate is the sampling rate as "1 in N", whether the producer sent N or a
@@ -223,10 +623,45 @@ func (p Packet) EffectiveRate() uint32 {
 	return uint32(C.psample_effective_rate(&c))
 }
 
-// goBytes copies n bytes at p; nil for a NULL pointer (an absent value).
-func goBytes(p *C.uint8_t, n C.uint32_t) []byte {
-	if p == nil {
-		return nil
+// OVSCookie decodes the cookie of a sample from Open vSwitch's psample action (local
+// sampling): two big-endian 32-bit ids, the observation domain and point. ok is false when
+// the cookie is not exactly 8 bytes (absent, or another producer's).
+func (p *Packet) OVSCookie() (obsDomainID, obsPointID uint32, ok bool) {
+	c := p.UserCookie
+	if len(c) != 8 {
+		return 0, 0, false
 	}
-	return C.GoBytes(unsafe.Pointer(p), C.int(n))
+	return uint32(c[0])<<24 | uint32(c[1])<<16 | uint32(c[2])<<8 | uint32(c[3]),
+		uint32(c[4])<<24 | uint32(c[5])<<16 | uint32(c[6])<<8 | uint32(c[7]), true
+}
+
+// bitName names one bit of a flag type, for its String method.
+type bitName struct {
+	bit  uint64
+	name string
+}
+
+// bitsString names the bits of v in names' order, joined by "|"; unknown bits in hex.
+func bitsString(v uint64, names []bitName) string {
+	if v == 0 {
+		return "0"
+	}
+	var b []byte
+	for _, n := range names {
+		if v&n.bit != 0 {
+			if len(b) > 0 {
+				b = append(b, '|')
+			}
+			b = append(b, n.name...)
+			v &^= n.bit
+		}
+	}
+	if v != 0 {
+		if len(b) > 0 {
+			b = append(b, '|')
+		}
+		b = append(b, "0x"...)
+		b = strconv.AppendUint(b, v, 16)
+	}
+	return string(b)
 }

@@ -1,15 +1,18 @@
 package psample
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"io/fs"
+	"net"
 	"net/netip"
 	"os"
 	"regexp"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -214,13 +217,109 @@ func TestClosedSub(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Errorf("Close: %v", err)
 	}
-	if _, err := s.Recv(make([]Packet, 1)); err != ErrClosed {
+	if _, err := s.Recv(make([]Packet, 1)); err != ErrClosed || !errors.Is(err, net.ErrClosed) || !errors.Is(err, fs.ErrClosed) {
 		t.Errorf("Recv after Close: %v", err)
+	}
+	if _, err := s.RecvContext(context.Background(), make([]Packet, 1)); err != ErrClosed {
+		t.Errorf("RecvContext after Close: %v", err)
+	}
+	if err := s.SetReadDeadline(time.Now()); err != ErrClosed {
+		t.Errorf("SetReadDeadline after Close: %v", err)
 	}
 	if _, err := s.Stats(); err != ErrClosed {
 		t.Errorf("Stats after Close: %v", err)
 	}
 	if fd := s.Fd(); fd != -1 {
 		t.Errorf("Fd after Close: %d", fd)
+	}
+}
+
+func TestStrings(t *testing.T) {
+	for _, tc := range []struct {
+		v    interface{ String() string }
+		want string
+	}{
+		{KindSample, "Sample"},
+		{KindGroupDeleted, "GroupDeleted"},
+		{Kind(9), "Kind(9)"},
+		{PacketFlags(0), "0"},
+		{PacketTruncated | PacketUserspace, "Truncated|Userspace"},
+		{PacketUserspace | 1<<20, "Userspace|0x100000"},
+		{FieldOIfindex | FieldData | FieldSampleProbability, "OIfindex|Data|SampleProbability"},
+		{FlagNonblock | FlagConfigEvents, "Nonblock|ConfigEvents"},
+		{TunnelID | TunnelIPv6Dst, "ID|IPv6Dst"},
+	} {
+		if got := tc.v.String(); got != tc.want {
+			t.Errorf("%T(%d).String() = %q, want %q", tc.v, tc.v, got, tc.want)
+		}
+	}
+}
+
+func TestOVSCookie(t *testing.T) {
+	p := Packet{UserCookie: []byte{0, 0, 0x01, 0x02, 0xaa, 0xbb, 0xcc, 0xdd}}
+	if d, pt, ok := p.OVSCookie(); !ok || d != 0x0102 || pt != 0xaabbccdd {
+		t.Errorf("OVSCookie() = %#x, %#x, %v", d, pt, ok)
+	}
+	for _, c := range [][]byte{nil, {1, 2, 3, 4}, make([]byte, 16)} {
+		p := Packet{UserCookie: c}
+		if d, pt, ok := p.OVSCookie(); ok || d != 0 || pt != 0 {
+			t.Errorf("cookie %x: OVSCookie() = %d, %d, %v; want not ok", c, d, pt, ok)
+		}
+	}
+}
+
+// sampleMsg is a sample message as the kernel sends it for a tc sampler, with a user cookie
+// and, when tunnel is set, a tunnel key.
+func sampleMsg(seq uint32, frame []byte, tunnel bool) []byte {
+	attrs := [][]byte{nla(1, u16(1)), nla(2, u32(uint32(len(frame)))), nla(3, u32(7)), nla(4, u32(seq)),
+		nla(5, u32(10)), nla(13, u64(1)), nla(14, u16(0x0800)), nla(6, frame), nla(15, []byte("cookie08"))}
+	if tunnel {
+		attrs = append(attrs, nla(8, cat(nla(0, binary.BigEndian.AppendUint64(nil, 5)), nla(8, []byte{1, 2, 3, 4}))))
+	}
+	return genlMsg(0x1d, 0, attrs...)
+}
+
+// Recv's conversion (copyOut) on a full batch decoded by the library: one allocation for all
+// the batch's bytes, none per record, when the caller reuses its []Packet. The VM test
+// TestVMRecvAllocs measures Recv itself.
+func TestCopyOutAllocs(t *testing.T) {
+	const batch = 16
+	frame := make([]byte, 1500)
+	for _, tc := range []struct {
+		name   string
+		tunnel bool
+		want   float64
+	}{{"samples", false, 1}, {"samples with tunnels", true, 2}} {
+		msgs := make([][]byte, batch)
+		for i := range msgs {
+			msgs[i] = sampleMsg(uint32(i), frame, tc.tunnel)
+		}
+		b, err := newDecodedBatch(msgs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkts := make([]Packet, batch)
+		allocs := testing.AllocsPerRun(200, func() { b.copyOut(pkts) })
+		t.Logf("%s: %.0f allocations per batch of %d (%.3f per sample)", tc.name, allocs, batch, allocs/batch)
+		if allocs != tc.want {
+			t.Errorf("%s: %v allocations per batch of %d, want %v", tc.name, allocs, batch, tc.want)
+		}
+		// The copies are the records', and each one's own: appending to one does not write
+		// into the next.
+		for i, p := range pkts {
+			if p.GroupSeq != uint32(i) || len(p.Data) != len(frame) || string(p.UserCookie) != "cookie08" ||
+				(p.Tunnel != nil) != tc.tunnel || cap(p.Data) != len(p.Data) {
+				t.Fatalf("%s: packet %d: %+v", tc.name, i, p)
+			}
+		}
+		_ = append(pkts[0].Data, 0xff)
+		if pkts[0].UserCookie[0] != 'c' {
+			t.Errorf("%s: appending to Data changed UserCookie", tc.name)
+		}
+		if tc.tunnel && (pkts[0].Tunnel == pkts[1].Tunnel || pkts[1].Tunnel.ID != 5 ||
+			string(pkts[1].Tunnel.GeneveOpts) != "\x01\x02\x03\x04") {
+			t.Errorf("%s: tunnels %+v %+v", tc.name, pkts[0].Tunnel, pkts[1].Tunnel)
+		}
+		b.free()
 	}
 }
