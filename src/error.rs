@@ -90,6 +90,10 @@ fn rust_message(err: i32) -> &'static str {
                          (AsFd) is readable, then receive again; or use AsyncSubscription"
         }
         libc::EINTR => "interrupted by a signal before any sample arrived: receive again",
+        libc::ECANCELED => {
+            "woken up by Remote::wake() before any sample was queued (no sample is lost): stop \
+             receiving, or receive again"
+        }
         libc::ENOBUFS => {
             "the kernel dropped samples because the receive buffer was full (reported because \
                           Options::enobufs is on): Subscription::stats() counts them; raise Options::rcvbuf, \
