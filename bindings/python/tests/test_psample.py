@@ -27,7 +27,8 @@ def test_struct_sizes_match_the_header():
     assert ctypes.sizeof(psample._Opts) == 40
     assert ctypes.sizeof(psample._Packet) == 200  # PSAMPLE_PACKET_SIZE_V1 (192), then seq_lost
     assert psample._Packet.seq_lost.offset == 192
-    assert ctypes.sizeof(psample._Stats) == 96  # PSAMPLE_STATS_SIZE_V1
+    assert ctypes.sizeof(psample._Stats) == 104  # PSAMPLE_STATS_SIZE_V1 (96), then joined
+    assert psample._Stats.joined.offset == 96
     assert ctypes.sizeof(psample._GroupInfo) == 16
     assert ctypes.sizeof(psample._GroupStats) == 32  # PSAMPLE_GROUP_STATS_SIZE_V1
     assert psample._Packet.tunnel.offset == 104 and ctypes.sizeof(psample._Tunnel) == 88
