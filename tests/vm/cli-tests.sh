@@ -13,6 +13,7 @@ set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 self="$root/tests/vm/cli-tests.sh"
 psample="$root/build/tools/psample"
+psample_cli=$psample # for start() in lib.sh
 inject="$root/tests/vm/cli-inject.py"
 . "$root/tests/vm/lib.sh"
 [ -x "$psample" ] || { echo "FAIL: no $psample: run 'make all' on the host first" >&2; exit 2; }
@@ -42,41 +43,6 @@ out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 for i in range(count):
     out.sendto(b"x" * size, ("127.0.0.1", 9999))
 EOF
-}
-
-# Starts psample in the background (pid in $bg) and returns once it is subscribed: it handles
-# SIGUSR1 only in its wait for samples, after subscribing, by printing its counters to stderr.
-start() { # stdout-file stderr-file psample-args...
-    local out=$1 err=$2; shift 2
-    "$psample" "$@" >"$out" 2>"$err" &
-    bg=$!
-    local i cgt
-    for ((i = 0; i < 200; i++)); do # handler installed (SIGUSR1 is bit 9 of SigCgt): <= 20 s
-        cgt=$(awk '/^SigCgt:/ {print $2}' "/proc/$bg/status" 2>/dev/null) || return 1
-        [ -n "$cgt" ] && (( 0x$cgt & 0x200 )) && break
-        sleep 0.1
-    done
-    kill -USR1 "$bg" 2>/dev/null || return 1
-    for ((i = 0; i < 200; i++)); do
-        grep -q '^psample: delivered=' "$err" && return 0
-        kill -0 "$bg" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    echo "  psample did not get ready: $(cat "$err")"
-    return 1
-}
-
-# Waits for a background psample to exit by itself (--count), at most `secs` seconds, then
-# kills it. Returns its exit status (124 when it had to be killed).
-finish() { # pid secs
-    local pid=$1 i
-    for ((i = 0; i < $2 * 10; i++)); do
-        kill -0 "$pid" 2>/dev/null || { wait "$pid"; return; }
-        sleep 0.1
-    done
-    kill "$pid" 2>/dev/null; wait "$pid"
-    echo "  psample $pid did not exit by itself in $2 s"
-    return 124
 }
 
 lines() { wc -l <"$1"; }
@@ -420,7 +386,6 @@ in_ns() { # "tc actions" case-function [args]
     local actions=$1; shift
     unshare -n "$self" --in-ns "$actions" "$@"
 }
-
 
 modprobe -a psample act_sample act_tunnel_key cls_matchall sch_ingress || { echo "FAIL: modprobe"; exit 1; }
 

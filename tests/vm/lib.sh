@@ -103,3 +103,40 @@ kernel_sends_cookie() {
 psample_loaded() {
     lsmod | grep -q '^psample'
 }
+
+# The psample CLI tests (cli-tests.sh, ovs-tests.sh) set $psample_cli.
+
+# Starts psample in the background (pid in $bg) and returns once it is subscribed: it handles
+# SIGUSR1 only in its wait for samples, after subscribing, by printing its counters to stderr.
+start() { # stdout-file stderr-file psample-args...
+    local out=$1 err=$2; shift 2
+    "${psample_cli:?the sourcing script sets psample_cli}" "$@" >"$out" 2>"$err" &
+    bg=$!
+    local i cgt
+    for ((i = 0; i < 200; i++)); do # handler installed (SIGUSR1 is bit 9 of SigCgt): <= 20 s
+        cgt=$(awk '/^SigCgt:/ {print $2}' "/proc/$bg/status" 2>/dev/null) || return 1
+        [ -n "$cgt" ] && (( 0x$cgt & 0x200 )) && break
+        sleep 0.1
+    done
+    kill -USR1 "$bg" 2>/dev/null || return 1
+    for ((i = 0; i < 200; i++)); do
+        grep -q '^psample: delivered=' "$err" && return 0
+        kill -0 "$bg" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    echo "  psample did not get ready: $(cat "$err")"
+    return 1
+}
+
+# Waits for a background psample to exit by itself (--count), at most `secs` seconds, then
+# kills it. Returns its exit status (124 when it had to be killed).
+finish() { # pid secs
+    local pid=$1 i
+    for ((i = 0; i < $2 * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || { wait "$pid"; return; }
+        sleep 0.1
+    done
+    kill "$pid" 2>/dev/null; wait "$pid"
+    echo "  psample $pid did not exit by itself in $2 s"
+    return 124
+}

@@ -47,42 +47,6 @@ check() { # message command...: records a failure, goes on
     if ! "$@"; then echo "  FAIL: $msg"; bad=1; fi
 }
 
-# ---- helpers for the CLI (as in cli-tests.sh) ----
-
-# Starts the CLI in the background (pid in $bg); returns once it is subscribed (it answers SIGUSR1
-# with its counters only after subscribing).
-start() { # stdout-file stderr-file psample-args...
-    local out=$1 err=$2; shift 2
-    "$psample_cli" "$@" >"$out" 2>"$err" &
-    bg=$!
-    local i cgt
-    for ((i = 0; i < 200; i++)); do # SIGUSR1 handler installed (bit 9 of SigCgt): <= 20 s
-        cgt=$(awk '/^SigCgt:/ {print $2}' "/proc/$bg/status" 2>/dev/null) || return 1
-        [ -n "$cgt" ] && (( 0x$cgt & 0x200 )) && break
-        sleep 0.1
-    done
-    kill -USR1 "$bg" 2>/dev/null || return 1
-    for ((i = 0; i < 200; i++)); do
-        grep -q '^psample: delivered=' "$err" && return 0
-        kill -0 "$bg" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    echo "  psample did not get ready: $(cat "$err")"
-    return 1
-}
-
-# Waits at most `secs` for a background CLI to exit by itself (--count), else kills it (124).
-finish() { # pid secs
-    local pid=$1 i
-    for ((i = 0; i < $2 * 10; i++)); do
-        kill -0 "$pid" 2>/dev/null || { wait "$pid"; return; }
-        sleep 0.1
-    done
-    kill "$pid" 2>/dev/null; wait "$pid"
-    echo "  psample $pid did not exit by itself in $2 s"
-    return 124
-}
-
 # ---- cases (run inside the namespace) ----
 
 add_flow() { # ovs_dp.py add-flow options after the datapath
