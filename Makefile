@@ -36,8 +36,8 @@ LIB_DIR        := $(BUILDDIR)/lib
 LIB_SO         := $(LIB_DIR)/libpsample.so.$(VERSION)
 VERSION_SCRIPT := abi/libpsample.map
 
-# What the Rust staticlib needs from the system: `cargo rustc --release --lib --crate-type
-# staticlib -- --print native-static-libs` prints this list for linux-gnu targets.
+# What the Rust staticlib needs from the system: `cargo rustc --release --lib --features capi
+# --crate-type staticlib -- --print native-static-libs` prints this list for linux-gnu targets.
 LIBS_PRIVATE ?= -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
 # The psample tool writes pcap files (--write) through libpcap (Debian: libpcap-dev).
@@ -72,8 +72,10 @@ all: lib tool examples
 # programs link -lpsample from $(LIB_DIR), record the SONAME and find it through their rpath.
 # --whole-archive keeps every exported function; --gc-sections drops what they do not reach.
 lib: $(LIB_SO)
+# The crate is an rlib (a Rust dependency builds no C library and no cbindgen): the C API is its
+# `capi` feature, and the static library is asked for here.
 $(LIB_A): FORCE
-	$(CARGO) build --release
+	$(CARGO) rustc --release --lib --features capi --crate-type staticlib
 
 $(LIB_SO): $(LIB_A) $(VERSION_SCRIPT)
 	@mkdir -p $(@D)
@@ -199,11 +201,11 @@ demo: deps all
 	tests/vm/vm-run $(DEMO_KERNEL) tests/vm/demo.sh
 
 # Every test: the lint gates, unit, decoder vectors and properties, header drift, C ABI and install
-# (cargo test), a short fuzz run, and the real-kernel tests on 6.1 and 6.12 in VMs.
+# (cargo test --features capi: the C API's tests need it), a short fuzz run, and the real-kernel tests on 6.1 and 6.12 in VMs.
 # FUZZ_SECONDS=0 skips fuzzing.
 FUZZ_SECONDS ?= 60
 test: deps lint
-	cargo test
+	cargo test --features capi
 	$(MAKE) abi-check
 	@if [ "$(FUZZ_SECONDS)" != 0 ]; then fuzz/run $(FUZZ_SECONDS); fi
 	$(MAKE) vm-test
@@ -226,7 +228,8 @@ bench: deps
 	bench/run
 
 # The gates, first in `make test` (about a minute once built): Rust formatting, clippy on every
-# target (with and without the tokio feature), rustdoc without warnings (missing docs included),
+# target (without features, with capi, with all), rustdoc without warnings (missing docs
+# included; without features and with all),
 # shellcheck on every shell script (*.sh, or a sh/bash shebang), go vet and gofmt on the Go
 # binding. go vet runs cgo, which takes psample.h's path from a psample.pc written for this tree;
 # its cache is per psample.h, as Go does not hash headers outside the package.
@@ -236,8 +239,10 @@ GO_ENV = PKG_CONFIG_PATH=$(abspath $(BUILDDIR))/lint GOPROXY=off GOTOOLCHAIN=loc
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
-	$(CARGO) clippy --all-targets --features tokio -- -D warnings
-	RUSTDOCFLAGS=-Dwarnings $(CARGO) doc --no-deps --features tokio
+	$(CARGO) clippy --all-targets --features capi -- -D warnings
+	$(CARGO) clippy --all-targets --all-features -- -D warnings
+	RUSTDOCFLAGS=-Dwarnings $(CARGO) doc --no-deps
+	RUSTDOCFLAGS=-Dwarnings $(CARGO) doc --no-deps --all-features
 	@[ -n "$(SHELL_SCRIPTS)" ] || { echo "lint: no shell scripts found (needs git)" >&2; exit 1; }
 	shellcheck $(SHELL_SCRIPTS)
 	@mkdir -p $(BUILDDIR)/lint

@@ -1,16 +1,12 @@
-//! Generates `psample.h` into OUT_DIR with cbindgen (a test compares it with the committed
-//! `include/psample.h`) and gives the cdylib its SONAME.
+//! With the `capi` feature: generates `psample.h` into OUT_DIR with cbindgen (tests/header.rs
+//! compares it with the committed `include/psample.h`) and gives the cdylib its SONAME. Without
+//! it (a Rust dependency) there is no C API, so no cbindgen is built and nothing is generated.
 
 use std::env;
+#[cfg(feature = "capi")]
 use std::path::PathBuf;
 
 fn main() {
-    let crate_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let major = env::var("CARGO_PKG_VERSION_MAJOR").expect("cargo sets the version");
-    let minor = env::var("CARGO_PKG_VERSION_MINOR").expect("cargo sets the version");
-    let patch = env::var("CARGO_PKG_VERSION_PATCH").expect("cargo sets the version");
-
     // The C structs hold size_t and pointers, and their published sizes (PSAMPLE_PACKET_SIZE_V1, ...)
     // are the LP64 ones: a 32-bit build would give C programs a different ABI under the same SONAME.
     let pointer_width = env::var("CARGO_CFG_TARGET_POINTER_WIDTH").expect("cargo sets the target pointer width");
@@ -18,6 +14,20 @@ fn main() {
         pointer_width == "64",
         "libpsample supports 64-bit targets only (its C structs hold size_t and pointers), not {pointer_width}-bit"
     );
+
+    // Without this line cargo would rerun the script whenever any file of the package changes.
+    println!("cargo:rerun-if-changed=build.rs");
+    #[cfg(feature = "capi")]
+    generate_c_api();
+}
+
+#[cfg(feature = "capi")]
+fn generate_c_api() {
+    let major = env::var("CARGO_PKG_VERSION_MAJOR").expect("cargo sets the version");
+    let minor = env::var("CARGO_PKG_VERSION_MINOR").expect("cargo sets the version");
+    let patch = env::var("CARGO_PKG_VERSION_PATCH").expect("cargo sets the version");
+    let crate_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
 
     // rustc sets no DT_SONAME on a cdylib (rust-lang/cargo#5045); this applies to the cdylib only.
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libpsample.so.{major}");

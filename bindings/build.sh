@@ -16,7 +16,8 @@ mkdir -p "$out/pkgconfig"
 # The bindings' constants and structs are generated from include/psample.h: refuse stale ones.
 python3 bindings/gen.py --check
 
-cargo build --quiet --lib
+# The C API (`capi` feature) as a cdylib: the crate itself is an rlib only.
+cargo rustc --quiet --lib --features capi --crate-type cdylib
 target=${CARGO_TARGET_DIR:-$root/target}
 tests/stage-lib.sh "$target/debug/libpsample.so" "$out/lib"
 

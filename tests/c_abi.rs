@@ -1,5 +1,5 @@
 //! The C ABI as C and C++ programs see it: the header compiles cleanly in every language mode,
-//! tests/c/abi_test.c and the examples run against the cdylib this `cargo test` built, and
+//! tests/c/abi_test.c and the examples run against the C API's cdylib (built by the test), and
 //! `make install` / `make uninstall` produce and remove a usable, pkg-config-driven install.
 //!
 //! Needs cc, c++, make, pkg-config, readelf and nm. The host has no psample module, so the
@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod support;
-use support::{files_under, make, run, run_ok, target_dir, text, ROOT, VERSION};
+use support::{cdylib, files_under, make, run, run_ok, target_dir, text, ROOT, VERSION};
 
 const EXPORTS: [&str; 13] = [
     "psample_close",
@@ -29,12 +29,6 @@ const EXPORTS: [&str; 13] = [
     "psample_wakeup",
 ];
 
-/// target/<profile>: this test runs as target/<profile>/deps/c_abi-<hash>.
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    exe.parent().and_then(Path::parent).expect("test binary lives in <profile>/deps").to_path_buf()
-}
-
 /// An empty directory under target/c-abi-test/, one per test (tests run in parallel).
 fn scratch(name: &str) -> PathBuf {
     let dir = target_dir().join("c-abi-test").join(name);
@@ -43,16 +37,11 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// The cdylib cargo built for this run, staged by tests/stage-lib.sh (a private copy, so a
-/// concurrent rebuild cannot change it under us) in `dir/lib`, with the SONAME link.
+/// The C API's cdylib, staged by tests/stage-lib.sh (a private copy, so a concurrent rebuild
+/// cannot change it under us) in `dir/lib`, with the SONAME link.
 fn stage_cdylib(dir: &Path) -> PathBuf {
-    let profile = profile_dir();
-    let built = [profile.join("deps/libpsample.so"), profile.join("libpsample.so")]
-        .into_iter()
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("no libpsample.so in {} or its deps/", profile.display()));
     let lib = dir.join("lib");
-    run_ok(Command::new(Path::new(ROOT).join("tests/stage-lib.sh")).arg(&built).arg(&lib));
+    run_ok(Command::new(Path::new(ROOT).join("tests/stage-lib.sh")).arg(cdylib()).arg(&lib));
     lib
 }
 

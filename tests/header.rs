@@ -1,5 +1,5 @@
 //! The committed `include/psample.h` must be what build.rs generates from the sources.
-//! `PSAMPLE_BLESS=1 cargo test --test header` rewrites it.
+//! `PSAMPLE_BLESS=1 cargo test --features capi --test header` rewrites it.
 
 const GENERATED: &str = include_str!(concat!(env!("OUT_DIR"), "/psample.h"));
 
@@ -12,6 +12,6 @@ fn committed_header_matches_the_generated_one() {
     let committed = std::fs::read_to_string(path).unwrap_or_default();
     assert!(
         committed == GENERATED,
-        "include/psample.h is stale: the C API changed. Run `PSAMPLE_BLESS=1 cargo test --test header` and commit it."
+        "include/psample.h is stale: the C API changed. Run `PSAMPLE_BLESS=1 cargo test --features capi --test header` and commit it."
     );
 }

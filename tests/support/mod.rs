@@ -9,6 +9,7 @@ pub mod messages;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -68,4 +69,23 @@ pub fn make(goal: &str, destdir: &Path, builddir: &Path) -> Output {
             .arg(format!("BUILDDIR={}", builddir.display()))
             .env("CARGO_TARGET_DIR", target_dir().join("install-test")),
     )
+}
+
+/// The debug cdylib with the C API (`cargo rustc --lib --features capi --crate-type cdylib`; the
+/// crate itself is an rlib only), built once per test binary in target/install-test for the same
+/// reason as [`make`]: target/install-test/debug/libpsample.so.
+pub fn cdylib() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let target = target_dir().join("install-test");
+        run_ok(
+            Command::new(option_env!("CARGO").unwrap_or("cargo"))
+                .current_dir(ROOT)
+                .args(["rustc", "--quiet", "--lib", "--features", "capi", "--crate-type", "cdylib"])
+                .env("CARGO_TARGET_DIR", &target),
+        );
+        let lib = target.join("debug/libpsample.so");
+        assert!(lib.is_file(), "cargo rustc left no {}", lib.display());
+        lib
+    })
 }

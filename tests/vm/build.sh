@@ -4,10 +4,11 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-# The tokio tool first: building it builds the library with the feature, and the plain build
-# after it leaves target/debug/libpsample.so as the C programs get it, without tokio.
+# The crate is an rlib: the C programs' library is the C API (`capi`) asked for as a cdylib, which
+# leaves target/debug/libpsample.so, without tokio.
 cargo build --quiet --features tokio --example tokio_cancel
-cargo build --quiet --lib --example inject --example alloc_check
+cargo build --quiet --features capi --example inject --example alloc_check
+cargo rustc --quiet --lib --features capi --crate-type cdylib
 out=build/vm
 target=${CARGO_TARGET_DIR:-$root/target}
 tests/stage-lib.sh "$target/debug/libpsample.so" "$out/lib"
@@ -36,7 +37,7 @@ cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -fsanitize=address -fno-omit-
 # proc macros and build scripts (host code, loaded by the uninstrumented compiler).
 host=$(rustc -vV | sed -n 's/^host: //p')
 RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zsanitizer=thread -Cunsafe-allow-abi-mismatch=sanitizer" \
-    cargo build --quiet --lib --target "$host" --target-dir "$root/target/tsan"
+    cargo rustc --quiet --lib --features capi --crate-type cdylib --target "$host" --target-dir "$root/target/tsan"
 mkdir -p "$out/lib-tsan"
 cp "$root/target/tsan/$host/debug/libpsample.so" "$out/lib-tsan/libpsample.so"
 ln -sf libpsample.so "$out/lib-tsan/libpsample.so.0"
