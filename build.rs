@@ -1,5 +1,6 @@
 //! With the `capi` feature: generates `psample.h` into OUT_DIR with cbindgen (tests/header.rs
-//! compares it with the committed `include/psample.h`) and gives the cdylib its SONAME. Without
+//! compares it with the committed `include/psample.h`). (The crate declares no cdylib, so the
+//! SONAME is given where one is built: the Makefile and tests/build-cdylib.sh.) Without
 //! it (a Rust dependency) there is no C API, so no cbindgen is built and nothing is generated.
 
 use std::env;
@@ -28,9 +29,6 @@ fn generate_c_api() {
     let patch = env::var("CARGO_PKG_VERSION_PATCH").expect("cargo sets the version");
     let crate_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-
-    // rustc sets no DT_SONAME on a cdylib (rust-lang/cargo#5045); this applies to the cdylib only.
-    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libpsample.so.{major}");
 
     let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml parses");
     config.after_includes = Some(format!(

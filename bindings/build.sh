@@ -17,7 +17,7 @@ mkdir -p "$out/pkgconfig"
 python3 bindings/gen.py --check
 
 # The C API (`capi` feature) as a cdylib: the crate itself is an rlib only.
-cargo rustc --quiet --lib --features capi --crate-type cdylib
+tests/build-cdylib.sh
 target=${CARGO_TARGET_DIR:-$root/target}
 tests/stage-lib.sh "$target/debug/libpsample.so" "$out/lib"
 

@@ -71,17 +71,16 @@ pub fn make(goal: &str, destdir: &Path, builddir: &Path) -> Output {
     )
 }
 
-/// The debug cdylib with the C API (`cargo rustc --lib --features capi --crate-type cdylib`; the
-/// crate itself is an rlib only), built once per test binary in target/install-test for the same
-/// reason as [`make`]: target/install-test/debug/libpsample.so.
+/// The debug cdylib with the C API (tests/build-cdylib.sh: the crate itself is an rlib only),
+/// built once per test binary in target/install-test for the same reason as [`make`]:
+/// target/install-test/debug/libpsample.so.
 pub fn cdylib() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
         let target = target_dir().join("install-test");
         run_ok(
-            Command::new(option_env!("CARGO").unwrap_or("cargo"))
-                .current_dir(ROOT)
-                .args(["rustc", "--quiet", "--lib", "--features", "capi", "--crate-type", "cdylib"])
+            Command::new(Path::new(ROOT).join("tests/build-cdylib.sh"))
+                .env("CARGO", option_env!("CARGO").unwrap_or("cargo"))
                 .env("CARGO_TARGET_DIR", &target),
         );
         let lib = target.join("debug/libpsample.so");

@@ -8,7 +8,7 @@ cd "$root"
 # leaves target/debug/libpsample.so, without tokio.
 cargo build --quiet --features tokio --example tokio_cancel
 cargo build --quiet --features capi --example inject --example alloc_check
-cargo rustc --quiet --lib --features capi --crate-type cdylib
+tests/build-cdylib.sh
 out=build/vm
 target=${CARGO_TARGET_DIR:-$root/target}
 tests/stage-lib.sh "$target/debug/libpsample.so" "$out/lib"
@@ -37,7 +37,7 @@ cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -fsanitize=address -fno-omit-
 # proc macros and build scripts (host code, loaded by the uninstrumented compiler).
 host=$(rustc -vV | sed -n 's/^host: //p')
 RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zsanitizer=thread -Cunsafe-allow-abi-mismatch=sanitizer" \
-    cargo rustc --quiet --lib --features capi --crate-type cdylib --target "$host" --target-dir "$root/target/tsan"
+    tests/build-cdylib.sh --target "$host" --target-dir "$root/target/tsan"
 mkdir -p "$out/lib-tsan"
 cp "$root/target/tsan/$host/debug/libpsample.so" "$out/lib-tsan/libpsample.so"
 ln -sf libpsample.so "$out/lib-tsan/libpsample.so.0"
