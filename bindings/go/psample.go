@@ -67,7 +67,7 @@ type Options struct {
 // Error is a failure reported by libpsample. Error() carries psample_strerror's explanation;
 // Unwrap gives the syscall.Errno, so errors.Is(err, syscall.ENOENT) (and fs.ErrNotExist) work.
 type Error struct {
-	Op    string // "subscribe", "recv", "stats", "list groups", "decode"
+	Op    string // "subscribe", "recv", "stats", "group stats", "wakeup", "list groups", "decode"
 	Errno syscall.Errno
 }
 
@@ -81,6 +81,12 @@ func fail(op string, rc C.int) error { return &Error{Op: op, Errno: syscall.Errn
 
 // errAgain is Recv's EAGAIN with FlagNonblock, made once: polling callers see it often.
 var errAgain = &Error{Op: "recv", Errno: syscall.EAGAIN}
+
+// errWoken is Recv's ECANCELED after Wakeup.
+var errWoken = &Error{Op: "recv", Errno: syscall.ECANCELED}
+
+// errWakePending tells recv that its wait ended for a Wakeup: ask the C handle.
+var errWakePending = errors.New("psample: wake-up pending")
 
 // ErrClosed is returned by the methods of a Sub after Close, including by a Recv that was
 // waiting when Close was called. errors.Is(ErrClosed, net.ErrClosed) and
@@ -155,9 +161,13 @@ type Sub struct {
 // a Sub pointing into itself would never be finalized.)
 type deadlines struct {
 	mu         sync.Mutex
-	cond       sync.Cond // signalled when interrupts drops to 0, and on Close
+	cond       sync.Cond // signalled when interrupts or wakeups drop, and on Close
 	at         time.Time // set by SetReadDeadline
 	interrupts int       // RecvContext calls whose context ended during their wait
+	// Wakeup calls whose ECANCELED no receive has returned yet. While there are any, the file's
+	// deadline stays in the past, so waiting receives wake and ask the C handle, which returns
+	// queued samples first and then ECANCELED, once per Wakeup.
+	wakeups int
 }
 
 // aLongTimeAgo is a deadline that has passed: setting it wakes a waiting read at once.
@@ -401,10 +411,37 @@ func (s *Sub) recv(ctx context.Context, pkts []Packet) (int, error) {
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			return 0, &os.SyscallError{Syscall: "psample: wait", Err: err}
 		}
-		if err := s.afterDeadline(ctx); err != nil {
+		err = s.afterDeadline(ctx)
+		if err == errWakePending {
+			// The file's deadline is in the past until the wake-up is returned: read without
+			// the poller, which would fail at once.
+			if n, rc := s.recvNow(pkts); rc != -C.int(syscall.EAGAIN) {
+				return s.result(n, rc)
+			}
+			// Another receive took the wake-up and has yet to count it: wait until it has.
+			err = s.waitWakeupsDrop(ctx)
+		}
+		if err != nil {
 			return 0, err
 		}
 	}
+}
+
+// waitWakeupsDrop waits until the count of pending wake-ups changes (or the Sub closes, or ctx
+// ends: then its error).
+func (s *Sub) waitWakeupsDrop(ctx context.Context) error {
+	s.dl.mu.Lock()
+	defer s.dl.mu.Unlock()
+	for pending := s.dl.wakeups; pending > 0 && s.dl.wakeups == pending; {
+		switch {
+		case ctx != nil && ctx.Err() != nil:
+			return ctx.Err()
+		case s.isClosed():
+			return ErrClosed
+		}
+		s.dl.cond.Wait()
+	}
+	return nil
 }
 
 // afterDeadline decides what a wait that ended on the file's deadline means: the caller's
@@ -421,6 +458,8 @@ func (s *Sub) afterDeadline(ctx context.Context) error {
 			return ErrClosed
 		case !s.dl.at.IsZero() && !time.Now().Before(s.dl.at):
 			return os.ErrDeadlineExceeded
+		case s.dl.wakeups > 0:
+			return errWakePending
 		case s.dl.interrupts == 0:
 			return nil
 		}
@@ -441,11 +480,57 @@ func (s *Sub) interrupt() {
 func (s *Sub) resume() {
 	s.dl.mu.Lock()
 	s.dl.interrupts--
-	if s.dl.interrupts == 0 {
-		_ = s.file.SetReadDeadline(s.dl.at)
-		s.dl.cond.Broadcast()
-	}
+	s.restoreDeadline()
 	s.dl.mu.Unlock()
+}
+
+// restoreDeadline puts the caller's deadline back on the file once no RecvContext interrupt and
+// no Wakeup holds it in the past, and wakes the receives waiting for that. Called with dl.mu.
+func (s *Sub) restoreDeadline() {
+	if s.dl.interrupts == 0 && s.dl.wakeups == 0 {
+		_ = s.file.SetReadDeadline(s.dl.at)
+	}
+	s.dl.cond.Broadcast()
+}
+
+// woken counts one Wakeup as returned (by a receive that got ECANCELED from the C handle).
+func (s *Sub) woken() {
+	s.dl.mu.Lock()
+	if s.dl.wakeups > 0 {
+		s.dl.wakeups--
+	}
+	s.restoreDeadline()
+	s.dl.mu.Unlock()
+}
+
+// Wakeup makes one receive return an error wrapping syscall.ECANCELED (errors.Is(err,
+// syscall.ECANCELED)): a Recv or RecvContext waiting on the Sub now, or else the next one that
+// would wait (or, with FlagNonblock, return EAGAIN). Records already queued are returned first.
+// Wake-ups add up: three calls end three receives. Any goroutine may call it, also during a
+// Recv; after Close it returns ErrClosed. It wraps psample_wakeup, which is async-signal-safe in
+// C, but this method takes locks: from a signal, use os/signal and call it from a goroutine.
+func (s *Sub) Wakeup() error {
+	if s.isClosed() {
+		return ErrClosed
+	}
+	s.dl.mu.Lock()
+	defer s.dl.mu.Unlock()
+	s.cmu.Lock()
+	if s.h == nil {
+		s.cmu.Unlock()
+		return ErrClosed
+	}
+	rc := C.psample_wakeup(s.h)
+	s.cmu.Unlock()
+	if rc < 0 {
+		return fail("wakeup", rc)
+	}
+	// The C handle's own wake-up does not reach a receive parked in Go's poller (it waits on the
+	// socket only): a deadline in the past does, until a receive returns the ECANCELED.
+	s.dl.wakeups++
+	_ = s.file.SetReadDeadline(aLongTimeAgo) // fails only once closed, which wakes them anyway
+	s.dl.cond.Broadcast()
+	return nil
 }
 
 // result turns recvNow's outcome into Recv's.
@@ -457,6 +542,9 @@ func (s *Sub) result(n int, rc C.int) (int, error) {
 		return 0, errAgain
 	case rc == -C.int(syscall.EBADF) || s.isClosed():
 		return 0, ErrClosed
+	case rc == -C.int(syscall.ECANCELED):
+		s.woken()
+		return 0, errWoken
 	}
 	return 0, fail("recv", rc)
 }
@@ -471,8 +559,8 @@ func (s *Sub) SetReadDeadline(t time.Time) error {
 	s.dl.mu.Lock()
 	defer s.dl.mu.Unlock()
 	s.dl.at = t
-	if s.dl.interrupts > 0 {
-		return nil // resume sets it
+	if s.dl.interrupts > 0 || s.dl.wakeups > 0 {
+		return nil // resume or woken sets it
 	}
 	if err := s.file.SetReadDeadline(t); err != nil {
 		if s.isClosed() {
@@ -507,6 +595,36 @@ func (s *Sub) Stats() (Stats, error) {
 		return Stats{}, fail("stats", rc)
 	}
 	return statsFromC(&c), nil
+}
+
+// GroupStats lists what the Sub received per (namespace, group) it has seen: samples delivered,
+// samples missed by the group's sequence numbers, and the last sequence number
+// (psample_group_stats). Safe from any goroutine: it takes turns with receives.
+func (s *Sub) GroupStats() ([]GroupStats, error) {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	if s.h == nil {
+		return nil, ErrClosed
+	}
+	// Room for the pairs seen so far plus some; the handle follows at most 768.
+	buf := make([]C.struct_psample_group_stats, 16)
+	for {
+		var total C.size_t
+		rc := C.psample_group_stats(s.h, &buf[0], C.size_t(len(buf)), C.sizeof_struct_psample_group_stats, &total)
+		if rc < 0 {
+			return nil, fail("group stats", rc)
+		}
+		// cmu keeps receives out, so no pair appears between two calls.
+		if int(total) > len(buf) {
+			buf = make([]C.struct_psample_group_stats, int(total))
+			continue
+		}
+		out := make([]GroupStats, int(rc))
+		for i := range out {
+			out[i] = groupStatsFromC(&buf[i])
+		}
+		return out, nil
+	}
 }
 
 // Close closes the subscription, from any goroutine: receives waiting on it return

@@ -229,6 +229,12 @@ func TestClosedSub(t *testing.T) {
 	if _, err := s.Stats(); err != ErrClosed {
 		t.Errorf("Stats after Close: %v", err)
 	}
+	if _, err := s.GroupStats(); err != ErrClosed {
+		t.Errorf("GroupStats after Close: %v", err)
+	}
+	if err := s.Wakeup(); err != ErrClosed {
+		t.Errorf("Wakeup after Close: %v", err)
+	}
 	if fd := s.Fd(); fd != -1 {
 		t.Errorf("Fd after Close: %d", fd)
 	}
@@ -321,5 +327,123 @@ func TestCopyOutAllocs(t *testing.T) {
 			t.Errorf("%s: tunnels %+v %+v", tc.name, pkts[0].Tunnel, pkts[1].Tunnel)
 		}
 		b.free()
+	}
+}
+
+// waitFamilySub opens a Sub that waits for the psample family (FlagWaitFamily): it opens without
+// psample loaded (as on the build host) and, filtered to a group nothing samples into, receives
+// nothing, so every receive's end is decided by wake-ups, deadlines and Close alone.
+func waitFamilySub(t *testing.T, flags SubFlags) *Sub {
+	t.Helper()
+	s, err := Subscribe(&Options{Flags: FlagWaitFamily | flags, Groups: []uint32{4242}})
+	if err != nil {
+		t.Fatalf("Subscribe(FlagWaitFamily): %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// recvFor receives on s with a read deadline d from now; returns the time taken and the error.
+func recvFor(t *testing.T, s *Sub, d time.Duration) (time.Duration, error) {
+	t.Helper()
+	if err := s.SetReadDeadline(time.Now().Add(d)); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := s.Recv(make([]Packet, 4))
+	return time.Since(start), err
+}
+
+// Wakeup ends a Recv parked in the poller with ECANCELED, once per call, and then the Sub waits
+// again as before (its deadline back in force).
+func TestWakeup(t *testing.T) {
+	s := waitFamilySub(t, 0)
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Recv(make([]Packet, 4))
+		done <- err
+	}()
+	waitParked(t, 1)
+	start := time.Now()
+	if err := s.Wakeup(); err != nil {
+		t.Fatalf("Wakeup: %v", err)
+	}
+	select {
+	case err := <-done:
+		var perr *Error
+		if !errors.Is(err, syscall.ECANCELED) || !errors.As(err, &perr) || perr.Op != "recv" {
+			t.Errorf("Recv after Wakeup: %v, want ECANCELED", err)
+		}
+		t.Logf("a parked Recv returned %v after Wakeup in %v", err, time.Since(start))
+	case <-time.After(5 * time.Second):
+		t.Fatal("a parked Recv did not return within 5 s of Wakeup")
+	}
+	// One wake-up ends one receive: the next waits until its deadline.
+	if took, err := recvFor(t, s, 100*time.Millisecond); !errors.Is(err, os.ErrDeadlineExceeded) || took < 90*time.Millisecond {
+		t.Errorf("Recv after the wake-up was used: %v after %v, want the deadline after 100 ms", err, took)
+	}
+	// Wake-ups add up, also before a Recv: three calls end three receives, not a fourth.
+	for i := 0; i < 3; i++ {
+		if err := s.Wakeup(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		if took, err := recvFor(t, s, 5*time.Second); !errors.Is(err, syscall.ECANCELED) || took > time.Second {
+			t.Errorf("Recv %d after three Wakeups: %v after %v, want ECANCELED at once", i, err, took)
+		}
+	}
+	if took, err := recvFor(t, s, 100*time.Millisecond); !errors.Is(err, os.ErrDeadlineExceeded) || took < 90*time.Millisecond {
+		t.Errorf("fourth Recv after three Wakeups: %v after %v, want the deadline after 100 ms", err, took)
+	}
+	// A RecvContext is woken the same way.
+	ctxDone := make(chan error, 1)
+	go func() {
+		_, err := s.RecvContext(context.Background(), make([]Packet, 4))
+		ctxDone <- err
+	}()
+	_ = s.SetReadDeadline(time.Time{})
+	waitParked(t, 1)
+	if err := s.Wakeup(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-ctxDone:
+		if !errors.Is(err, syscall.ECANCELED) {
+			t.Errorf("RecvContext after Wakeup: %v, want ECANCELED", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a parked RecvContext did not return within 5 s of Wakeup")
+	}
+}
+
+// With FlagNonblock a wake-up turns the next EAGAIN into ECANCELED.
+func TestWakeupNonblock(t *testing.T) {
+	s := waitFamilySub(t, FlagNonblock)
+	pkts := make([]Packet, 4)
+	if _, err := s.Recv(pkts); !errors.Is(err, syscall.EAGAIN) {
+		t.Fatalf("Recv: %v, want EAGAIN", err)
+	}
+	if err := s.Wakeup(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Recv(pkts); !errors.Is(err, syscall.ECANCELED) {
+		t.Errorf("Recv after Wakeup: %v, want ECANCELED", err)
+	}
+	if _, err := s.Recv(pkts); !errors.Is(err, syscall.EAGAIN) {
+		t.Errorf("second Recv after one Wakeup: %v, want EAGAIN", err)
+	}
+}
+
+// A Sub that received nothing follows no (namespace, group) pair.
+func TestGroupStatsEmpty(t *testing.T) {
+	s := waitFamilySub(t, 0)
+	groups, err := s.GroupStats()
+	if err != nil || len(groups) != 0 {
+		t.Errorf("GroupStats() = %+v, %v; want none", groups, err)
+	}
+	s.Close()
+	if _, err := s.GroupStats(); err != ErrClosed {
+		t.Errorf("GroupStats after Close: %v", err)
 	}
 }

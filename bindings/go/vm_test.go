@@ -154,6 +154,12 @@ func TestVMLoopbackSample(t *testing.T) {
 	if err != nil || st.Delivered < 2 || st.KernelDrops != 0 || st.DecodeErrors != 0 || st.Rcvbuf == 0 {
 		t.Errorf("Stats() = %+v, %v", st, err)
 	}
+	// Every sample was of group 7 in this namespace: its pair carries them all.
+	pairs, err := sub.GroupStats()
+	if err != nil || len(pairs) != 1 || pairs[0].Group != 7 || pairs[0].NSID != -1 ||
+		pairs[0].Delivered != st.Delivered || pairs[0].SeqLost != st.SeqGaps || pairs[0].LastSeq == 0 {
+		t.Errorf("GroupStats() = %+v, %v; want group 7, nsid -1, delivered %d (Stats)", pairs, err, st.Delivered)
+	}
 	groups, err := ListGroups(nil)
 	found := false
 	for _, g := range groups {
