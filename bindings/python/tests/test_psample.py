@@ -7,6 +7,8 @@ import os
 import pathlib
 import re
 import struct
+import threading
+import time
 
 import pytest
 
@@ -147,3 +149,37 @@ def test_closed_subscription():
     for call in (sub.recv, sub.stats, sub.fileno, lambda: next(iter(sub))):
         with pytest.raises(ValueError):
             call()
+
+
+def _waiting_for_the_family(**kwargs):
+    # SUB_WAIT_FAMILY opens without psample loaded; group 4242 receives nothing here.
+    return psample.subscribe(groups=[4242], flags=psample.SUB_WAIT_FAMILY, **kwargs)
+
+
+def test_wakeup_and_group_stats_with_the_library():
+    with _waiting_for_the_family(nonblocking=True) as sub:
+        assert sub.group_stats() == []
+        with pytest.raises(BlockingIOError):
+            sub.recv()
+        sub.wakeup()
+        sub.wakeup()
+        for _ in range(2):
+            with pytest.raises(OSError) as info:
+                sub.recv()
+            assert info.value.errno == errno.ECANCELED
+        with pytest.raises(BlockingIOError):
+            sub.recv()
+    with pytest.raises(ValueError):
+        sub.group_stats()
+    with pytest.raises(ValueError):
+        sub.wakeup()
+
+
+def test_wakeup_from_another_thread_ends_a_blocking_loop():
+    with _waiting_for_the_family() as sub:
+        timer = threading.Timer(0.1, sub.wakeup)
+        timer.start()
+        start = time.monotonic()
+        assert list(sub) == []  # blocked in psample_recv until the wake-up
+        assert 0.05 < time.monotonic() - start < 5
+        timer.join()

@@ -5,8 +5,10 @@ these tests are in test_vm.py."""
 import asyncio
 import ctypes
 import errno
+import gc
 import os
 import struct
+import threading
 import time
 
 import pytest
@@ -20,7 +22,7 @@ class ScriptedLib:
     def __init__(self):
         self.rd, self.wr = os.pipe()
         os.set_blocking(self.rd, False)
-        self.queued, self.recv_calls, self.closed = [], 0, False
+        self.queued, self.recv_calls, self.closed, self.wakeups = [], 0, False, 0
 
     def push(self, *groups):
         self.queued += groups
@@ -32,6 +34,9 @@ class ScriptedLib:
     def psample_recv(self, handle, buf, n, size):
         self.recv_calls += 1
         if not self.queued:
+            if self.wakeups:  # as libpsample: queued records first, then one ECANCELED per wake-up
+                self.wakeups -= 1
+                return -errno.ECANCELED
             return -errno.EAGAIN
         k = min(n, len(self.queued))
         for i in range(k):
@@ -43,6 +48,10 @@ class ScriptedLib:
                 except BlockingIOError:
                     break
         return k
+
+    def psample_wakeup(self, handle):
+        self.wakeups += 1
+        return 0
 
     def psample_close(self, handle):
         self.closed = True
@@ -60,6 +69,9 @@ def lib(monkeypatch):
     scripted = ScriptedLib()
     monkeypatch.setattr(psample, "_lib", lambda: scripted)
     yield scripted
+    # Subscriptions the test left in reference cycles (an exception's traceback) are closed
+    # now, against this stand-in: later, the real library would get their fake handles.
+    gc.collect()
     scripted.release()
 
 
@@ -199,3 +211,63 @@ def _sample_with_cookie(cookie):
         attrs += struct.pack("=HH", 4 + len(cookie), 15) + cookie + b"\0" * (-len(cookie) % 4)
     body = struct.pack("=BBH", 0, 1, 0) + attrs
     return struct.pack("=IHHII", 16 + len(body), 0x1D, 0, 0, 0) + body
+
+
+def test_wakeup_ends_one_receive_and_an_iteration(lib):
+    sub = psample.Subscription(ctypes.c_void_p(1), 4)
+    sub.wakeup()
+    with pytest.raises(OSError) as info:
+        sub.recv()
+    assert info.value.errno == errno.ECANCELED
+    with pytest.raises(BlockingIOError):  # one wake-up, one receive
+        sub.recv()
+    lib.push(1, 2)
+    sub.wakeup()
+    assert groups(sub) == [1, 2]  # queued records first, then the wake-up ends the loop
+    assert lib.wakeups == 0, "the loop ended on the wake-up, not on EAGAIN"
+
+
+def test_wakeup_from_another_thread_ends_a_waiting_recv_and_a_stream(lib):
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        sub = psample.AsyncSubscription(ctypes.c_void_p(1), 16)
+        pending = asyncio.ensure_future(sub.recv())
+        await asyncio.sleep(0.05)
+        assert not pending.done()
+        start = time.monotonic()
+        threading.Thread(target=sub.wakeup).start()
+        with pytest.raises(OSError) as info:
+            await pending
+        assert info.value.errno == errno.ECANCELED and time.monotonic() - start < 1
+        assert not loop.remove_reader(sub.fileno()), "the reader is removed after the wake-up"
+
+        received = []
+
+        async def consume():
+            async for pkt in sub.stream():
+                received.append(pkt.group)
+        consumer = asyncio.ensure_future(consume())
+        loop.call_later(0.02, lib.push, 4)
+        loop.call_later(0.1, lambda: threading.Thread(target=sub.wakeup).start())
+        await consumer  # ends by itself on the wake-up
+        assert received == [4] and not sub.closed
+        lib.push(5)
+        return await sub.recv()  # still usable
+    assert groups(run(scenario())) == [5]
+
+
+def test_a_wakeup_before_the_reader_is_registered_is_not_lost(lib):
+    async def scenario():
+        sub = psample.AsyncSubscription(ctypes.c_void_p(1), 16)
+        real_recv = lib.psample_recv
+
+        def recv_then_wake(*args):
+            rc = real_recv(*args)
+            if rc == -errno.EAGAIN and lib.recv_calls == 1:
+                sub.wakeup()  # after the receive found nothing, before the waiter exists
+            return rc
+        lib.psample_recv = recv_then_wake
+        with pytest.raises(OSError) as info:
+            await sub.recv()
+        assert info.value.errno == errno.ECANCELED
+    run(scenario(), seconds=2)

@@ -71,6 +71,7 @@ def test_samples_of_our_datagrams(sink):
         send(sink, payloads)
         pkts = collect(sub, len(payloads))
         st = sub.stats()
+        pairs = sub.group_stats()
     assert sub.closed
     assert [udp_payload(p.data, port)[:30] for p in pkts] == [p[:30] for p in payloads]
     seqs = [p.group_seq for p in pkts]
@@ -89,6 +90,9 @@ def test_samples_of_our_datagrams(sink):
         assert (p.out_tc, p.out_tc_occ, p.latency_ns) == (0, 0, 0)
     assert st.delivered == len(payloads) and st.groups_tracked >= 1 and st.rcvbuf > 0
     assert (st.kernel_drops, st.seq_gaps, st.decode_errors, st.truncated) == (0, 0, 0, 0)
+    # Every sample was of our group in this namespace: one pair, carrying them all.
+    assert pairs == [psample.GroupStats(delivered=len(payloads), seq_lost=0, nsid=-1, group=GROUP,
+                                        last_seq=pkts[-1].group_seq)]
 
 
 def test_blocking_iteration(sink):

@@ -16,7 +16,9 @@ def blocking(netns: int) -> List[int]:
             seqs.append(pkt.group_seq)
         batch: List[psample.Packet] = sub.recv()
         st: psample.Stats = sub.stats()
-        seqs += [fd, len(batch), st.delivered]
+        pairs: List[psample.GroupStats] = sub.group_stats()
+        sub.wakeup()
+        seqs += [fd, len(batch), st.delivered] + [p.delivered + p.seq_lost for p in pairs]
     groups: List[psample.GroupInfo] = psample.list_groups()
     seqs += [g.refcount for g in groups]
     return seqs
@@ -30,6 +32,7 @@ async def with_asyncio() -> Optional[psample.OvsCookie]:
             if tunnel is not None and pkt.kind == psample.Kind.SAMPLE:
                 return pkt.ovs_cookie()
         task = asyncio.ensure_future(sub.recv())
+        sub.wakeup()
         task.cancel()
         return batch[0].ovs_cookie()
 

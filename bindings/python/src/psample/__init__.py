@@ -41,12 +41,12 @@ from . import _abi
 # The constants (enum classes, and their members by header name) and the C structures come from
 # psample.h through bindings/gen.py: see _abi.py.
 from ._abi import *  # noqa: F401,F403
-from ._abi import GroupInfo, Stats, Tunnel  # noqa: F401 (public records)
+from ._abi import GroupInfo, GroupStats, Stats, Tunnel  # noqa: F401 (public records)
 from ._abi import _GroupInfo, _GroupStats, _Opts, _Packet, _Stats, _Tunnel  # noqa: F401 (the tests read their layouts)
 from ._abi import DEFAULT_BATCH, DEFAULT_RCVBUF, SUB_NETNS_FD, SUB_NONBLOCK  # noqa: F401 (DEFAULT_*: public)
 
 __all__ = [
-    "AsyncSubscription", "GroupInfo", "OvsCookie", "Packet", "Stats", "Subscription", "Tunnel",
+    "AsyncSubscription", "GroupInfo", "GroupStats", "OvsCookie", "Packet", "Stats", "Subscription", "Tunnel",
     "decode", "list_groups", "subscribe", "subscribe_async", "version",
 ]
 
@@ -78,6 +78,8 @@ def _lib() -> ctypes.CDLL:
         ("psample_fd", c_int, [vp]),
         ("psample_close", None, [vp]),
         ("psample_stats", c_int, [vp, ctypes.POINTER(_Stats), size_t]),
+        ("psample_group_stats", c_int, [vp, ctypes.POINTER(_GroupStats), size_t, size_t, ctypes.POINTER(size_t)]),
+        ("psample_wakeup", c_int, [vp]),
         ("psample_decode", c_int, [ctypes.c_char_p, size_t, ctypes.POINTER(_Packet), size_t]),
         ("psample_list_groups", c_int, [ctypes.POINTER(_Opts), ctypes.POINTER(_GroupInfo), size_t, size_t,
                                         ctypes.POINTER(size_t)]),
@@ -200,6 +202,32 @@ class _Handle:
             raise _error(rc)
         return _abi.stats_from_c(st, Stats)
 
+    def group_stats(self) -> List[GroupStats]:
+        """What this subscription received per (namespace, group): samples delivered, samples
+        missed by the group's sequence numbers (seq_lost), and the last sequence number. Call it
+        from the receiving thread, between receives (not during another thread's recv)."""
+        n = 16
+        while True:
+            buf = (_GroupStats * n)()
+            total = ctypes.c_size_t()
+            rc: int = _lib().psample_group_stats(self._handle(), buf, n, ctypes.sizeof(_GroupStats),
+                                                 ctypes.byref(total))
+            if rc < 0:
+                raise _error(rc)
+            if total.value <= n:
+                return [_abi.group_stats_from_c(g, GroupStats) for g in buf[:rc]]
+            n = total.value
+
+    def wakeup(self) -> None:
+        """Wakes the receiver (psample_wakeup): a receive waiting now, or else the next one that
+        would wait (or raise BlockingIOError), ends instead, once per call: recv() raises
+        OSError(errno.ECANCELED), and an iteration or stream() ends. Records already queued are
+        returned first. Any thread or signal handler may call it while the subscription is open
+        (not concurrently with close())."""
+        rc: int = _lib().psample_wakeup(self._handle())
+        if rc < 0:
+            raise _error(rc)
+
     def fileno(self) -> int:
         """The socket, for select/poll/selectors; owned by the subscription."""
         fd: int = _lib().psample_fd(self._handle())
@@ -226,16 +254,16 @@ class _Handle:
 class Subscription(_Handle):
     """A psample subscription: a context manager, and an iterable of Packets.
 
-    Iterating a blocking subscription waits for packets without end. Each `iter()` of a
-    nonblocking one yields what is queued and then stops for good (as iterators must): wait
-    on `fileno()` (select, selectors), then start a new `for` loop. Records a loop did not
-    consume are kept for the next loop or recv(). Not thread-safe: one per thread. For asyncio,
-    use subscribe_async().
+    Iterating a blocking subscription waits for packets until wakeup() (from another thread or
+    a signal handler) ends the loop. Each `iter()` of a nonblocking one yields what is queued and
+    then stops for good (as iterators must): wait on `fileno()` (select, selectors), then start
+    a new `for` loop. Records a loop did not consume are kept for the next loop or recv(). Not
+    thread-safe (but for wakeup()): one per thread. For asyncio, use subscribe_async().
     """
 
     def recv(self) -> List[Packet]:
         """At least one record (up to the batch size). Blocks unless nonblocking, then raises
-        BlockingIOError when nothing is queued."""
+        BlockingIOError when nothing is queued; OSError(errno.ECANCELED) after wakeup()."""
         return self._receive()
 
     def __iter__(self) -> Iterator[Packet]:
@@ -245,6 +273,10 @@ class Subscription(_Handle):
                     self._pending.extend(self._receive())
                 except BlockingIOError:
                     return
+                except OSError as e:
+                    if e.errno == _errno.ECANCELED:  # wakeup(): the loop ends
+                        return
+                    raise
             yield self._pending.popleft()
 
     def __enter__(self) -> Subscription:
@@ -262,25 +294,47 @@ class AsyncSubscription(_Handle):
     loop (`loop.add_reader` on `fileno()`), so no thread blocks. Cancelling the waiting task
     removes the reader and leaves the subscription usable. `close()` (on the loop's thread;
     from another thread, `loop.call_soon_threadsafe(sub.close)`) wakes a waiting recv() with
-    ValueError and ends a stream() cleanly. One receiver at a time: a second concurrent
-    recv() raises RuntimeError.
+    ValueError and ends a stream() cleanly. wakeup(), from any thread or a signal handler, makes
+    a waiting (or the next) recv() raise OSError(errno.ECANCELED) and ends a stream(). One
+    receiver at a time: a second concurrent recv() raises RuntimeError.
     """
 
     def __init__(self, handle: Optional[ctypes.c_void_p], batch: int):
         super().__init__(handle, batch)
         # The receive waiting in an event loop: its loop, descriptor and wake-up future.
         self._waiter: Optional[Tuple[asyncio.AbstractEventLoop, int, asyncio.Future[None]]] = None
+        # Changed by every wakeup(), after its psample_wakeup(): a receive that sees it change
+        # while it registers its waiter asks the handle again instead of waiting.
+        self._wake_seq = 0
 
     async def recv(self) -> List[Packet]:
-        """At least one record (up to the batch size), waiting in the event loop for them."""
+        """At least one record (up to the batch size), waiting in the event loop for them.
+        OSError(errno.ECANCELED) after wakeup()."""
         if self._waiter is not None:
             raise RuntimeError("recv() is already waiting on this psample subscription")
         while True:
+            seen = self._wake_seq
             try:
                 return self._receive()
             except BlockingIOError:
                 pass
-            await self._readable()
+            await self._readable(seen)
+
+    def wakeup(self) -> None:
+        """_Handle.wakeup() (psample_wakeup), which also wakes a recv() waiting in the event
+        loop: it raises OSError(errno.ECANCELED), and a stream() ends. Any thread or a signal
+        handler may call it while the subscription is open (not concurrently with close())."""
+        super().wakeup()
+        self._wake_seq += 1
+        # The handle's wake-up does not make the socket readable: wake the loop's waiter too.
+        waiter = self._waiter
+        if waiter is not None:
+            loop, _fd, ready = waiter
+            try:
+                loop.call_soon_threadsafe(_set_ready, ready)
+            except RuntimeError:  # the loop is closed: nothing waits in it any more
+                pass
+
 
     async def stream(self) -> AsyncIterator[Packet]:
         """Packets one at a time, until close(). Records of a batch that a cancelled or stopped
@@ -294,20 +348,26 @@ class AsyncSubscription(_Handle):
                     if self.closed:
                         return
                     raise
+                except OSError as e:
+                    if e.errno == _errno.ECANCELED:  # wakeup(): the stream ends
+                        return
+                    raise
             yield self._pending.popleft()
 
     def __aiter__(self) -> AsyncIterator[Packet]:
         return self.stream()
 
-    async def _readable(self) -> None:
-        """Waits until the socket is readable (or close() wakes us)."""
+    async def _readable(self, seen: int) -> None:
+        """Waits until the socket is readable, or close() or wakeup() wakes us (at once if a
+        wakeup() came after `seen`, when it may not have found this waiter)."""
         loop = asyncio.get_running_loop()
         fd = self.fileno()
         ready: asyncio.Future[None] = loop.create_future()
         loop.add_reader(fd, _set_ready, ready)
         self._waiter = (loop, fd, ready)
         try:
-            await ready
+            if self._wake_seq == seen:
+                await ready
         finally:
             # Cancelled, woken, or closed: the reader goes (close() removed it already).
             if self._waiter is not None and self._waiter[2] is ready:
