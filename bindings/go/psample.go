@@ -235,23 +235,24 @@ func (s *Sub) openFile() error {
 type recvCall struct {
 	s    *Sub
 	pkts []Packet
-	n    int   // records filled
-	rc   C.int // psample_recv's result when negative
+	buf  []byte // RecvInto's, else nil
+	n    int    // records filled
+	rc   C.int  // psample_recv's result when negative
 	try  func(fd uintptr) bool
 }
 
-func (s *Sub) getCall(pkts []Packet) *recvCall {
+func (s *Sub) getCall(pkts []Packet, buf []byte) *recvCall {
 	c := s.spare.Swap(nil)
 	if c == nil {
 		c = new(recvCall)
 		c.try = c.attempt
 	}
-	c.s, c.pkts = s, pkts
+	c.s, c.pkts, c.buf = s, pkts, buf
 	return c
 }
 
 func (s *Sub) putCall(c *recvCall) {
-	c.s, c.pkts = nil, nil
+	c.s, c.pkts, c.buf = nil, nil, nil
 	s.spare.Store(c)
 }
 
@@ -259,13 +260,13 @@ func (s *Sub) putCall(c *recvCall) {
 // Go's poller is edge-triggered: the handle reads until EAGAIN before it reports it, so
 // returning false never leaves a queued record unseen.
 func (c *recvCall) attempt(uintptr) bool {
-	c.n, c.rc = c.s.recvNow(c.pkts)
+	c.n, c.rc = c.s.recvNow(c.pkts, c.buf)
 	return c.rc != -C.int(syscall.EAGAIN)
 }
 
-// recvNow calls psample_recv once and copies what it returns into pkts. A closed handle gives
-// -EBADF, which Recv reports as ErrClosed.
-func (s *Sub) recvNow(pkts []Packet) (int, C.int) {
+// recvNow calls psample_recv once and copies what it returns into pkts, their bytes into buf
+// when they fit (copyOut). A closed handle gives -EBADF, which Recv reports as ErrClosed.
+func (s *Sub) recvNow(pkts []Packet, buf []byte) (int, C.int) {
 	s.cmu.Lock()
 	defer s.cmu.Unlock()
 	if s.h == nil {
@@ -275,21 +276,21 @@ func (s *Sub) recvNow(pkts []Packet) (int, C.int) {
 	if n > len(s.buf) {
 		n = len(s.buf)
 	}
-	h, buf := C.uintptr_t(uintptr(unsafe.Pointer(s.h))), C.uintptr_t(uintptr(unsafe.Pointer(s.cbuf)))
-	rc := C.recv_batch(h, buf, C.size_t(n))
+	h, cpkts := C.uintptr_t(uintptr(unsafe.Pointer(s.h))), C.uintptr_t(uintptr(unsafe.Pointer(s.cbuf)))
+	rc := C.recv_batch(h, cpkts, C.size_t(n))
 	for rc == -C.int(syscall.EINTR) {
-		rc = C.recv_batch(h, buf, C.size_t(n))
+		rc = C.recv_batch(h, cpkts, C.size_t(n))
 	}
 	if rc <= 0 {
 		return 0, rc
 	}
-	copyOut(s.buf[:rc], pkts)
+	copyOut(s.buf[:rc], pkts, buf)
 	return int(rc), 0
 }
 
-// copyOut copies received C records into pkts: all their bytes into one new allocation (none
-// when they carry no bytes), the rest in place.
-func copyOut(cpkts []C.struct_psample_packet, pkts []Packet) {
+// copyOut copies received C records into pkts: all their bytes into buf when they fit in its
+// capacity, else into one new allocation (none when they carry no bytes); the rest in place.
+func copyOut(cpkts []C.struct_psample_packet, pkts []Packet, buf []byte) {
 	total, tunnels := 0, 0
 	for i := range cpkts {
 		total += packetBytes(&cpkts[i])
@@ -298,7 +299,9 @@ func copyOut(cpkts []C.struct_psample_packet, pkts []Packet) {
 		}
 	}
 	a := arena{}
-	if total > 0 {
+	if total > 0 && total <= cap(buf) {
+		a.buf = buf[:0]
+	} else if total > 0 {
 		a.buf = make([]byte, 0, total)
 	}
 	if tunnels > 0 {
@@ -341,13 +344,24 @@ func (a *arena) tunnel() *Tunnel {
 // Each Packet's byte slices are new copies (one allocation per call for the batch), so
 // receiving into the same pkts again allocates nothing else.
 func (s *Sub) Recv(pkts []Packet) (int, error) {
-	return s.recv(nil, pkts)
+	return s.recv(nil, pkts, nil)
+}
+
+// RecvInto is Recv that copies the records' bytes (data, cookies, tunnel options) into buf
+// instead of a new allocation, when they fit in its capacity (else it allocates, as Recv).
+// The packets' byte slices then point into buf: they are valid until the caller reuses buf,
+// for example in the next RecvInto. Receiving into a reused pkts and buf allocates nothing (but
+// a Tunnel slice per batch with tunnel metadata), so the garbage collector has nothing to do
+// per sample. Size buf for the expected batch (batch size times the tc action's trunc, plus
+// cookies); a batch whose bytes do not fit is still received whole, into a new allocation.
+func (s *Sub) RecvInto(pkts []Packet, buf []byte) (int, error) {
+	return s.recv(nil, pkts, buf)
 }
 
 // RecvContext is Recv that also returns ctx.Err() when ctx ends during the wait.
 func (s *Sub) RecvContext(ctx context.Context, pkts []Packet) (int, error) {
 	if ctx.Done() == nil {
-		return s.recv(nil, pkts)
+		return s.recv(nil, pkts, nil)
 	}
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -356,14 +370,14 @@ func (s *Sub) RecvContext(ctx context.Context, pkts []Packet) (int, error) {
 		return 0, ErrClosed
 	}
 	if len(pkts) == 0 || s.nonblock {
-		return s.recv(ctx, pkts)
+		return s.recv(ctx, pkts, nil)
 	}
 	// Queued already (and no deadline to honour first): no watcher needed.
 	s.dl.mu.Lock()
 	noDeadline := s.dl.at.IsZero()
 	s.dl.mu.Unlock()
 	if noDeadline {
-		if n, rc := s.recvNow(pkts); rc != -C.int(syscall.EAGAIN) {
+		if n, rc := s.recvNow(pkts, nil); rc != -C.int(syscall.EAGAIN) {
 			return s.result(n, rc)
 		}
 	}
@@ -378,7 +392,7 @@ func (s *Sub) RecvContext(ctx context.Context, pkts []Packet) (int, error) {
 			done <- false
 		}
 	}()
-	n, err := s.recv(ctx, pkts)
+	n, err := s.recv(ctx, pkts, nil)
 	close(stop)
 	if <-done {
 		s.resume()
@@ -386,9 +400,9 @@ func (s *Sub) RecvContext(ctx context.Context, pkts []Packet) (int, error) {
 	return n, err
 }
 
-// recv receives into pkts, waiting unless the Sub is nonblocking; ctx (may be nil) is the
-// caller's, whose end turns a woken wait into ctx.Err().
-func (s *Sub) recv(ctx context.Context, pkts []Packet) (int, error) {
+// recv receives into pkts (their bytes into buf when they fit), waiting unless the Sub is
+// nonblocking; ctx (may be nil) is the caller's, whose end turns a woken wait into ctx.Err().
+func (s *Sub) recv(ctx context.Context, pkts []Packet, buf []byte) (int, error) {
 	if s.isClosed() {
 		return 0, ErrClosed
 	}
@@ -396,9 +410,9 @@ func (s *Sub) recv(ctx context.Context, pkts []Packet) (int, error) {
 		return 0, nil
 	}
 	if s.nonblock {
-		return s.result(s.recvNow(pkts))
+		return s.result(s.recvNow(pkts, buf))
 	}
-	call := s.getCall(pkts)
+	call := s.getCall(pkts, buf)
 	defer s.putCall(call)
 	for {
 		err := s.raw.Read(call.try)
@@ -415,7 +429,7 @@ func (s *Sub) recv(ctx context.Context, pkts []Packet) (int, error) {
 		if err == errWakePending {
 			// The file's deadline is in the past until the wake-up is returned: read without
 			// the poller, which would fail at once.
-			if n, rc := s.recvNow(pkts); rc != -C.int(syscall.EAGAIN) {
+			if n, rc := s.recvNow(pkts, buf); rc != -C.int(syscall.EAGAIN) {
 				return s.result(n, rc)
 			}
 			// Another receive took the wake-up and has yet to count it: wait until it has.
@@ -687,7 +701,7 @@ func Decode(msg []byte) (Packet, error) {
 	}
 	defer C.free(cmsg)
 	var p [1]Packet
-	copyOut(c[:], p[:])
+	copyOut(c[:], p[:], nil)
 	return p[0], nil
 }
 
@@ -725,7 +739,7 @@ func newDecodedBatch(msgs [][]byte) (*decodedBatch, error) {
 	return b, nil
 }
 
-func (b *decodedBatch) copyOut(pkts []Packet) { copyOut(b.c, pkts) }
+func (b *decodedBatch) copyOut(pkts []Packet, buf []byte) { copyOut(b.c, pkts, buf) }
 
 func (b *decodedBatch) free() {
 	for _, m := range b.msgs {

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -305,7 +306,7 @@ func TestCopyOutAllocs(t *testing.T) {
 			t.Fatal(err)
 		}
 		pkts := make([]Packet, batch)
-		allocs := testing.AllocsPerRun(200, func() { b.copyOut(pkts) })
+		allocs := testing.AllocsPerRun(200, func() { b.copyOut(pkts, nil) })
 		t.Logf("%s: %.0f allocations per batch of %d (%.3f per sample)", tc.name, allocs, batch, allocs/batch)
 		if allocs != tc.want {
 			t.Errorf("%s: %v allocations per batch of %d, want %v", tc.name, allocs, batch, tc.want)
@@ -445,5 +446,84 @@ func TestGroupStatsEmpty(t *testing.T) {
 	s.Close()
 	if _, err := s.GroupStats(); err != ErrClosed {
 		t.Errorf("GroupStats after Close: %v", err)
+	}
+}
+
+// RecvInto's conversion: the bytes go into the caller's buffer when they fit (no allocation,
+// but the Tunnel records' slice), and into a new allocation when they do not.
+func TestCopyOutIntoBuf(t *testing.T) {
+	const batch = 16
+	frame := make([]byte, 1500)
+	for _, tunnel := range []bool{false, true} {
+		msgs := make([][]byte, batch)
+		for i := range msgs {
+			msgs[i] = sampleMsg(uint32(i), frame, tunnel)
+		}
+		b, err := newDecodedBatch(msgs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.free()
+		pkts := make([]Packet, batch)
+		buf := make([]byte, batch*2048)
+		want := 0.0
+		if tunnel {
+			want = 1
+		}
+		if allocs := testing.AllocsPerRun(200, func() { b.copyOut(pkts, buf) }); allocs != want {
+			t.Errorf("tunnel %v: %v allocations per batch into a large enough buf, want %v", tunnel, allocs, want)
+		}
+		for i, p := range pkts {
+			start := uintptr(unsafe.Pointer(&buf[0]))
+			at := uintptr(unsafe.Pointer(&p.Data[0]))
+			if p.GroupSeq != uint32(i) || len(p.Data) != len(frame) || cap(p.Data) != len(p.Data) ||
+				at < start || at >= start+uintptr(len(buf)) {
+				t.Fatalf("tunnel %v: packet %d's Data is not a capped part of buf: %+v", tunnel, i, p)
+			}
+		}
+		// Too small: received whole all the same, into one new allocation for the bytes.
+		small := make([]byte, 100)
+		if allocs := testing.AllocsPerRun(200, func() { b.copyOut(pkts, small) }); allocs != want+1 {
+			t.Errorf("tunnel %v: %v allocations per batch into a small buf, want %v", tunnel, allocs, want+1)
+		}
+		if len(pkts[batch-1].Data) != len(frame) || &pkts[0].Data[0] == &small[0] {
+			t.Errorf("tunnel %v: a batch larger than buf was not copied whole elsewhere", tunnel)
+		}
+	}
+}
+
+// Recv's and RecvInto's conversion alone, per sample: a batch of 16 samples of 1500 bytes (trunc
+// 1500) and of 2 (the 1-2 samples per call a receiver that keeps up gets), into a reused []Packet
+// (and, for RecvInto, a reused buffer).
+//
+//	go test -run '^$' -bench CopyOut -benchmem
+func BenchmarkCopyOut(b *testing.B) {
+	frame := make([]byte, 1500)
+	for _, batch := range []int{2, 16} {
+		b.Run(strconv.Itoa(batch), func(b *testing.B) {
+			msgs := make([][]byte, batch)
+			for i := range msgs {
+				msgs[i] = sampleMsg(uint32(i), frame, false)
+			}
+			d, err := newDecodedBatch(msgs)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer d.free()
+			pkts := make([]Packet, batch)
+			for _, into := range []struct {
+				name string
+				buf  []byte
+			}{{"Recv", nil}, {"RecvInto", make([]byte, batch*2048)}} {
+				b.Run(into.name, func(b *testing.B) {
+					b.SetBytes(int64(batch * len(frame)))
+					start := time.Now()
+					for i := 0; i < b.N; i++ {
+						d.copyOut(pkts, into.buf)
+					}
+					b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(b.N*batch), "ns/sample")
+				})
+			}
+		})
 	}
 }

@@ -424,9 +424,9 @@ func TestVMRecvAllocs(t *testing.T) {
 	}
 	defer sub.Close()
 	udp := newUDPSink(t)
-	// 1000 datagrams sampled 1 in 10 queue about 100 samples (fewer than 41 has a probability
-	// below 1e-12); AllocsPerRun takes 41.
-	if n, err := udp.send([]byte("psample-go-allocs"), 1000, nil); err != nil {
+	// 2000 datagrams sampled 1 in 10 queue about 200 samples (fewer than 82 has a probability
+	// below 1e-12); each AllocsPerRun below takes 41.
+	if n, err := udp.send([]byte("psample-go-allocs"), 2000, nil); err != nil {
 		t.Fatalf("sent %d: %v", n, err)
 	}
 	if err := sub.SetReadDeadline(time.Now().Add(30 * time.Second)); err != nil {
@@ -458,6 +458,24 @@ func TestVMRecvAllocs(t *testing.T) {
 				t.Logf("%d allocations at %s", n-before[site], site)
 			}
 		}
+	}
+
+	// RecvInto a reused buffer: no allocation at all.
+	buf := make([]byte, 4096)
+	received = 0
+	allocs = testing.AllocsPerRun(40, func() {
+		n, err := sub.RecvInto(pkts, buf)
+		if err != nil && recvErr == nil {
+			recvErr = err
+		}
+		received += n
+	})
+	if recvErr != nil {
+		t.Fatal(recvErr)
+	}
+	t.Logf("RecvInto a reused []Packet and buffer: %.2f allocations per sample (%d samples)", allocs, received)
+	if received != 41 || allocs != 0 || &pkts[0].Data[0] != &buf[0] {
+		t.Errorf("%v allocations per RecvInto of one sample (%d received), want 0 and Data in buf", allocs, received)
 	}
 }
 
