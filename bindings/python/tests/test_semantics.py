@@ -69,8 +69,10 @@ def lib(monkeypatch):
     scripted = ScriptedLib()
     monkeypatch.setattr(psample, "_lib", lambda: scripted)
     yield scripted
-    # Subscriptions the test left in reference cycles (an exception's traceback) are closed
-    # now, against this stand-in: later, the real library would get their fake handles.
+    # Subscriptions the test left behind (in reference cycles such as an exception's traceback,
+    # or held by a function it put on the stand-in) are closed now, against the stand-in:
+    # later, the real library would get their fake handles.
+    vars(scripted).pop("psample_recv", None)
     gc.collect()
     scripted.release()
 
@@ -270,4 +272,5 @@ def test_a_wakeup_before_the_reader_is_registered_is_not_lost(lib):
         with pytest.raises(OSError) as info:
             await sub.recv()
         assert info.value.errno == errno.ECANCELED
+        sub.close()
     run(scenario(), seconds=2)
