@@ -397,13 +397,15 @@ func TestWakeup(t *testing.T) {
 	if took, err := recvFor(t, s, 100*time.Millisecond); !errors.Is(err, os.ErrDeadlineExceeded) || took < 90*time.Millisecond {
 		t.Errorf("fourth Recv after three Wakeups: %v after %v, want the deadline after 100 ms", err, took)
 	}
-	// A RecvContext is woken the same way.
+	// A RecvContext is woken the same way (without the passed deadline of the receive above).
+	if err := s.SetReadDeadline(time.Time{}); err != nil {
+		t.Fatal(err)
+	}
 	ctxDone := make(chan error, 1)
 	go func() {
 		_, err := s.RecvContext(context.Background(), make([]Packet, 4))
 		ctxDone <- err
 	}()
-	_ = s.SetReadDeadline(time.Time{})
 	waitParked(t, 1)
 	if err := s.Wakeup(); err != nil {
 		t.Fatal(err)
