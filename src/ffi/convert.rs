@@ -190,7 +190,7 @@ pub unsafe fn decode_into_element(
         Ok(())
     };
     let pkt = elem.cast::<psample_packet>();
-    if size >= whole && pkt.is_aligned() {
+    if size >= whole && (elem as usize) % std::mem::align_of::<psample_packet>() == 0 {
         // SAFETY: `elem` is writable for `size >= whole` bytes (caller contract) and aligned.
         unsafe { pkt.write(packet_start(kind, meta)) };
         // SAFETY: just initialised, aligned, and nothing else touches it during the call (caller
