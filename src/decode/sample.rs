@@ -1,6 +1,6 @@
 //! Decodes one psample generic netlink message in place.
 
-use super::attrs::{flag_of, u16_of, u16_or_u32_of, u32_of, u64_of, Attrs, DecodeError};
+use super::attrs::{flag_of, u16_of, u16_or_u32_of, u32_of, u64_of, DecodeError, NLA_HDRLEN, NLA_TYPE_MASK};
 use super::tunnel::{decode_tunnel, Tunnel};
 use crate::uapi::{attr as a, cmd, ATTRS_OFFSET, NLMSG_HDRLEN};
 
@@ -234,6 +234,7 @@ impl<'a> DecodeTarget<'a> for Sample<'a> {
     fn set_group_refcount(&mut self, v: u32) {
         self.group_refcount = v;
     }
+    #[inline(never)]
     fn set_tunnel(&mut self, nest: &'a [u8]) -> Result<(), DecodeError> {
         self.tunnel = decode_tunnel(nest)?;
         Ok(())
@@ -267,8 +268,15 @@ impl<'a> DecodeTarget<'a> for Sample<'a> {
 #[inline]
 pub fn decode_attrs_into<'a, T: DecodeTarget<'a>>(msg: &'a [u8], t: &mut T) -> Result<(), DecodeError> {
     let mut fields = 0u64;
-    for item in Attrs::new(msg.get(ATTRS_OFFSET..).unwrap_or(&[])) {
-        let (ty, p) = item?;
+    let mut rest = msg.get(ATTRS_OFFSET..).unwrap_or(&[]);
+    // The walk of `Attrs`, written out: one bounds check per header and one per payload.
+    while let Some(&[l0, l1, t0, t1]) = rest.first_chunk::<NLA_HDRLEN>() {
+        let len = u16::from_ne_bytes([l0, l1]) as usize;
+        let ty = u16::from_ne_bytes([t0, t1]) & NLA_TYPE_MASK;
+        // `nla_len` below the header or past the end.
+        let p = rest.get(NLA_HDRLEN..len).ok_or(DecodeError::BadAttributeLength { attr: ty })?;
+        // The last attribute may omit its alignment padding.
+        rest = rest.get((len + 3) & !3..).unwrap_or(&[]);
         match ty {
             a::IIFINDEX => t.set_iifindex(u16_or_u32_of(ty, p)?),
             a::OIFINDEX => t.set_oifindex(u16_or_u32_of(ty, p)?),
@@ -289,6 +297,9 @@ pub fn decode_attrs_into<'a, T: DecodeTarget<'a>>(msg: &'a [u8], t: &mut T) -> R
             _ => continue, // PAD and attributes newer than this library
         }
         fields |= 1 << ty;
+    }
+    if !rest.is_empty() {
+        return Err(DecodeError::BadAttributeLength { attr: u16::MAX }); // a cut attribute header
     }
     t.set_fields(fields);
     Ok(())

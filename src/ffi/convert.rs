@@ -130,6 +130,8 @@ impl<'a> DecodeTarget<'a> for psample_packet {
     fn set_group_refcount(&mut self, v: u32) {
         self.group_refcount = v;
     }
+    // Out of line: rare, and inlined it would give the whole attribute walk a large stack frame.
+    #[inline(never)]
     fn set_tunnel(&mut self, nest: &'a [u8]) -> std::result::Result<(), DecodeError> {
         self.tunnel = tunnel_to_c(&decode_tunnel(nest)?);
         Ok(())
@@ -196,8 +198,10 @@ pub unsafe fn decode_into_element(
         // SAFETY: just initialised, aligned, and nothing else touches it during the call (caller
         // contract), so this is the only reference.
         fill(unsafe { &mut *pkt })?;
-        // SAFETY: bytes `whole..size` are inside the caller's element.
-        unsafe { elem.add(whole).write_bytes(0, size - whole) };
+        if size > whole {
+            // SAFETY: bytes `whole..size` are inside the caller's element.
+            unsafe { elem.add(whole).write_bytes(0, size - whole) };
+        }
     } else {
         let mut local = packet_start(kind, meta);
         fill(&mut local)?;
