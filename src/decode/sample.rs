@@ -275,8 +275,8 @@ pub fn decode_attrs_into<'a, T: DecodeTarget<'a>>(msg: &'a [u8], t: &mut T) -> R
         let ty = u16::from_ne_bytes([t0, t1]) & NLA_TYPE_MASK;
         // `nla_len` below the header or past the end.
         let p = rest.get(NLA_HDRLEN..len).ok_or(DecodeError::BadAttributeLength { attr: ty })?;
-        // The last attribute may omit its alignment padding.
-        rest = rest.get((len + 3) & !3..).unwrap_or(&[]);
+        // The last attribute may omit its alignment padding. `len <= rest.len()` here.
+        rest = &rest[((len + 3) & !3).min(rest.len())..];
         match ty {
             a::IIFINDEX => t.set_iifindex(u16_or_u32_of(ty, p)?),
             a::OIFINDEX => t.set_oifindex(u16_or_u32_of(ty, p)?),
