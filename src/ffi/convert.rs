@@ -309,3 +309,70 @@ pub fn group_stats_to_c(g: &GroupStats) -> psample_group_stats {
         reserved: 0,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::uapi::attr;
+
+    /// A sample message: group 7, sequence number 9, 3 bytes of data.
+    fn message() -> Vec<u8> {
+        let mut m = vec![0u8; 20];
+        m[4..6].copy_from_slice(&0x20u16.to_ne_bytes()); // a family id above the controller's
+        for (ty, payload) in [
+            (attr::SAMPLE_GROUP, &7u32.to_ne_bytes()[..]),
+            (attr::GROUP_SEQ, &9u32.to_ne_bytes()),
+            (attr::DATA, &[1, 2, 3]),
+        ] {
+            m.extend_from_slice(&(4 + payload.len() as u16).to_ne_bytes());
+            m.extend_from_slice(&ty.to_ne_bytes());
+            m.extend_from_slice(payload);
+            m.resize((m.len() + 3) & !3, 0);
+        }
+        let len = m.len() as u32;
+        m[0..4].copy_from_slice(&len.to_ne_bytes());
+        m
+    }
+
+    fn decode_at(buf: &mut [u8], offset: usize, size: usize, msg: &[u8]) -> psample_packet {
+        let meta = Received { len: msg.len(), sender_portid: 0, nsid: 3, truncated: false };
+        // SAFETY: `offset + size <= buf.len()` (asserted), a buffer only this call touches.
+        assert!(offset + size <= buf.len());
+        unsafe {
+            decode_into_element(buf.as_mut_ptr().add(offset), size, RecordKind::Sample, msg, &meta, |g, s| {
+                u64::from(g + s.unwrap_or(0))
+            })
+        }
+        .unwrap();
+        // SAFETY: reads the packet's bytes (at least V1 of them) without assuming alignment.
+        let mut out: psample_packet = unsafe { std::mem::zeroed() };
+        let n = size.min(size_of::<psample_packet>());
+        // SAFETY: `n` bytes inside `buf` to `n` bytes inside `out`.
+        unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr().add(offset), (&mut out as *mut psample_packet).cast(), n) };
+        out
+    }
+
+    #[test]
+    fn element_is_filled_in_place_aligned_misaligned_and_short() {
+        let msg = message();
+        let whole = size_of::<psample_packet>();
+        for (offset, size) in [(0, whole), (0, whole + 24), (1, whole), (0, PSAMPLE_PACKET_SIZE_V1)] {
+            let mut words = vec![u64::MAX; (whole + 64) / 8]; // aligned storage, filled with junk
+                                                              // SAFETY: a u64 buffer viewed as its bytes.
+            let buf = unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), words.len() * 8) };
+            let p = decode_at(buf, offset, size, &msg);
+            assert_eq!(
+                (p.group, p.group_seq, p.data_len, p.nsid, p.kind, p.flags),
+                (7, 9, 3, 3, 0, 0),
+                "{offset} {size}"
+            );
+            assert_eq!(p.fields, (1 << attr::SAMPLE_GROUP) | (1 << attr::GROUP_SEQ) | (1 << attr::DATA));
+            assert_eq!((p.rate, p.timestamp_ns, p.tunnel.fields, p.user_cookie), (0, 0, 0, std::ptr::null()));
+            if size >= whole {
+                assert_eq!(p.seq_lost, 16, "count's result lands in seq_lost");
+            }
+            assert!(buf[offset + whole.min(size)..offset + size].iter().all(|b| *b == 0), "tail zeroed");
+            assert!(buf[offset + size..].iter().all(|b| *b == 0xff), "nothing written past the element");
+        }
+    }
+}
