@@ -42,8 +42,8 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
-const NLA_HDRLEN: usize = 4;
-const NLA_TYPE_MASK: u16 = !((1 << 15) | (1 << 14)); // strip NLA_F_NESTED and NLA_F_NET_BYTEORDER
+pub(crate) const NLA_HDRLEN: usize = 4;
+pub(crate) const NLA_TYPE_MASK: u16 = !((1 << 15) | (1 << 14)); // strip NLA_F_NESTED and NLA_F_NET_BYTEORDER
 
 /// Iterates `(type, payload)` over a run of attributes. A malformed attribute yields one `Err` and
 /// ends the walk.
