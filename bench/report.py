@@ -222,6 +222,9 @@ def main():
                           f"{int(m['rmem_queued']) / q if q else float('nan'):.0f} | {m['calls']} | "
                           f"{m['kernel_drops']} |")
 
+    # Deterministic measures (bench/instructions.sh's key=value lines, when bench/run ran it).
+    instr_md = deterministic(os.path.join(outdir, "instructions.txt"), targets)
+
     targets.append(("0 samples lost with library defaults, in every run",
                     f"{lost_total} lost in {len(lib_runs)} runs", verdict(lost_total == 0)))
 
@@ -291,7 +294,10 @@ def main():
         md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         md.extend(mem_md)
         md.append("")
-    for name in ("instructions.md", "syscalls.md", "sflow.md"):
+    if instr_md:
+        md.extend(instr_md)
+        md.append("")
+    for name in ("sflow.md",):
         path = os.path.join(outdir, name)
         if os.path.exists(path):
             md.append(open(path).read().rstrip("\n"))
@@ -302,6 +308,47 @@ def main():
     print("\n".join(md))
     if plot and (plot_pairs or scale_plot):
         make_plot(plot_pairs, scale_plot, plot)
+
+
+def deterministic(path, targets):
+    """Table and target rows from bench/instructions.sh's output (instructions and system calls
+    per sample on a pre-filled queue, drained nonblocking), or [] when it did not run."""
+    if not os.path.exists(path):
+        return []
+    fig = {}
+    for line in open(path):
+        parts = line.split()
+        if len(parts) < 2 or parts[0] not in ("instructions_per_sample", "syscalls_per_sample"):
+            continue
+        kv = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
+        fig[(parts[0], kv["receiver"], int(kv["trunc"]))] = kv
+    if not fig:
+        return []
+    md = ["### Deterministic: user-space instructions and system calls per sample "
+          "(bench/instructions.sh: callgrind and strace in the VM, pre-filled queue drained nonblocking)", "",
+          "| trunc | receiver | samples | instructions per sample | × minimal | system calls per sample | "
+          "× minimal |", "|---:|---|---:|---:|---:|---:|---:|"]
+    for trunc in sorted({k[2] for k in fig}):
+        base_i = fig.get(("instructions_per_sample", "baseline", trunc))
+        base_s = fig.get(("syscalls_per_sample", "baseline", trunc))
+        for rx in ("baseline", "psample", "psample-base"):
+            i = fig.get(("instructions_per_sample", rx, trunc))
+            s = fig.get(("syscalls_per_sample", rx, trunc))
+            if not i and not s:
+                continue
+            ri = float(i["value"]) / float(base_i["value"]) if i and base_i else float("nan")
+            rs = float(s["value"]) / float(base_s["value"]) if s and base_s else float("nan")
+            md.append(f"| {trunc} | {rx} | {(i or s)['samples']} | {float(i['value']) if i else float('nan'):.1f} | "
+                      f"{ri:.3f}× | {float(s['value']) if s else float('nan'):.4f} | {rs:.3f}× |")
+            if rx == "psample" and i and base_i:
+                targets.append((f"User-space instructions per sample, trunc {trunc}: at most 1.5× the minimal "
+                                "receiver's", f"{float(i['value']):.1f} against {float(base_i['value']):.1f}: "
+                                f"{ri:.3f}× (deterministic)", verdict(ri <= 1.5)))
+            if rx == "psample" and s and base_s:
+                targets.append((f"System calls per sample, trunc {trunc}: equal to the minimal receiver's "
+                                f"(batch {s.get('batch', '?')})", f"{float(s['value']):.4f} against "
+                                f"{float(base_s['value']):.4f}: {rs:.3f}× (counted)", verdict(rs <= 1.0 + 1e-9)))
+    return md
 
 
 def make_plot(pairs, scale, path):
