@@ -30,18 +30,18 @@ out=${1:?OUTDIR}
 phases=${BENCH_PHASES:-cpu bindings latency scale groups memory}
 truncs=${BENCH_TRUNCS:-64 128 1500}
 pairs=${BENCH_PAIRS:-10}
-count=${BENCH_COUNT:-50000}
+count=${BENCH_COUNT:-10000}
 bindings=${BENCH_BINDINGS:-go py}
 bind_reps=${BENCH_BINDINGS_REPS:-3}
-bind_count=${BENCH_BINDINGS_COUNT:-20000}
+bind_count=${BENCH_BINDINGS_COUNT:-5000}
 lat_rate=${BENCH_LAT_RATE:-1000}
-lat_seconds=${BENCH_LAT_SECONDS:-10}
+lat_seconds=${BENCH_LAT_SECONDS:-5}
 lat_reps=${BENCH_LAT_REPS:-2}
 scale=${BENCH_SCALE:-1 4 16}
-scale_reps=${BENCH_SCALE_REPS:-2}
-scale_count=${BENCH_SCALE_COUNT:-20000}
+scale_reps=${BENCH_SCALE_REPS:-1}
+scale_count=${BENCH_SCALE_COUNT:-5000}
 group_reps=${BENCH_GROUP_REPS:-4}
-group_count=${BENCH_GROUP_COUNT:-50000}
+group_count=${BENCH_GROUP_COUNT:-10000}
 mem_count=${BENCH_MEM_COUNT:-2000}
 bin=$out/bin
 ns=psbench
@@ -195,7 +195,7 @@ phase_start() {
 
 # Warm-up, not counted: pages the programs, the library and the runtimes in over 9p.
 for rx in baseline psample $(for p in $phases; do [ "$p" = bindings ] && echo "$bindings"; done); do
-    run_one warmup 128 0 0 5000 "$rx"
+    run_one warmup 128 0 0 2000 "$rx"
 done
 
 for phase in $phases; do

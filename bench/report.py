@@ -49,6 +49,9 @@ def load(path):
         r["user_per"] = r["user_ns"] / n if n else float("nan")
         r["per_call"] = n / r["calls"] if r["calls"] else 0.0
         r["send_per"] = r["send_cpu_ns"] / r["sent"] if r["sent"] else float("nan")
+        # The sender's CPU per datagram is the same work whatever the receiver, so it tells how
+        # fast the VM ran during this run; dividing by it takes out part of the host's drift.
+        r["norm"] = r["cpu_per"] / r["send_per"] if r["send_per"] == r["send_per"] and r["send_per"] else float("nan")
     return rows
 
 
@@ -113,6 +116,7 @@ def main():
     for trunc in truncs:
         sub = [r for r in phase["cpu"] if r["trunc"] == trunc]
         per = paired(sub, "psample", "baseline")
+        norm = paired(sub, "psample", "baseline", "norm")
         plot_pairs[trunc] = per
         if not per:
             continue
@@ -126,7 +130,7 @@ def main():
         cpu_md.append(f"| {trunc} | {len(per)} | {us(med([r['cpu_per'] for r in b]))} | "
                       f"{us(med([r['cpu_per'] for r in p]))} | {us(med([r['user_per'] for r in b]))} / "
                       f"{us(med([r['user_per'] for r in p]))} | {med([r['per_call'] for r in b]):.1f} / "
-                      f"{med([r['per_call'] for r in p]):.1f} | {ratio_cell(per)} | {fmt_list(sorted(per))} | "
+                      f"{med([r['per_call'] for r in p]):.1f} | {ratio_cell(per)} | {fmt_list(sorted(per))} | {ratio_cell(norm)} | "
                       f"{sum(r['lost'] for r in b)} / {sum(r['lost'] for r in p)} |")
 
     # Latency.
@@ -247,8 +251,8 @@ def main():
         md.append("")
         md.append("| trunc | pairs | minimal µs/sample | libpsample µs/sample | of which user µs (min / lib) | "
                   "samples per call (min / lib) | ratio, median of pairs [95 % CI] | every pair's ratio, sorted | "
-                  "lost (min / lib) |")
-        md.append("|---:|---:|---:|---:|---|---|---|---|---|")
+                  "ratio with each run first divided by its sender's CPU per datagram [95 % CI] | lost (min / lib) |")
+        md.append("|---:|---:|---:|---:|---|---|---|---|---|---|")
         md.extend(cpu_md)
         md.append("")
     if lat_md:
