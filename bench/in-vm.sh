@@ -30,18 +30,18 @@ out=${1:?OUTDIR}
 phases=${BENCH_PHASES:-cpu bindings latency scale groups memory}
 truncs=${BENCH_TRUNCS:-64 128 1500}
 pairs=${BENCH_PAIRS:-10}
-count=${BENCH_COUNT:-10000}
+count=${BENCH_COUNT:-5000}
 bindings=${BENCH_BINDINGS:-go py}
-bind_reps=${BENCH_BINDINGS_REPS:-3}
-bind_count=${BENCH_BINDINGS_COUNT:-5000}
+bind_reps=${BENCH_BINDINGS_REPS:-2}
+bind_count=${BENCH_BINDINGS_COUNT:-3000}
 lat_rate=${BENCH_LAT_RATE:-1000}
-lat_seconds=${BENCH_LAT_SECONDS:-5}
+lat_seconds=${BENCH_LAT_SECONDS:-4}
 lat_reps=${BENCH_LAT_REPS:-2}
 scale=${BENCH_SCALE:-1 4 16}
 scale_reps=${BENCH_SCALE_REPS:-1}
-scale_count=${BENCH_SCALE_COUNT:-5000}
-group_reps=${BENCH_GROUP_REPS:-4}
-group_count=${BENCH_GROUP_COUNT:-10000}
+scale_count=${BENCH_SCALE_COUNT:-2000}
+group_reps=${BENCH_GROUP_REPS:-3}
+group_count=${BENCH_GROUP_COUNT:-5000}
 mem_count=${BENCH_MEM_COUNT:-2000}
 bin=$out/bin
 ns=psbench
@@ -123,8 +123,13 @@ run_one() { # phase trunc rate rep count receiver...
         wait "${bgs[@]}"
     fi
     local sampled sampled8
-    read -r sampled sampled8 < <(tc -n "$ns" -s filter show dev lo egress | awk '$1 == "Sent" { c[++k] = $4 }
-        END { print c[1], (k > 1 ? c[2] : 0) }')
+    # Each sample action's own counter: the "Sent" line after its "action order N: sample ...
+    # group G" line (matchall may print a filter-level "Sent" line too).
+    tc -n "$ns" -s filter show dev lo egress >"$out/tc-$phase.txt" # the last run's, for the record
+    read -r sampled sampled8 < <(awk '
+        /action order [0-9]+: *sample/ { for (i = 1; i < NF; i++) if ($i == "group") g = $(i + 1) }
+        $1 == "Sent" && g != "" { c[g] = $4; g = "" }
+        END { print c[7] + 0, c[8] + 0 }' "$out/tc-$phase.txt")
     ip netns del "$ns"
     if [ ${#rxs[@]} -eq 0 ]; then
         echo "$phase,$trunc,$len,$rate,none,$rep,$(field count "$s"),$sampled,0,0,0,0,0,0,0,0,0,0,$(field elapsed_ns "$s"),$(field rate "$s"),$(field cpu_ns "$s"),0,,," >>"$raw"
@@ -143,7 +148,10 @@ run_one() { # phase trunc rate rep count receiver...
         [ -s "$tmp/rx$j.err" ] && echo "note ($rx): $(head -c 500 "$tmp/rx$j.err")" >&2
         received=$(field received "$r") sent=$(field count "$s")
         expected=$sampled
-        [ "$rx" = group8 ] && expected=$sampled8 # the filtered subscriber gets only group 8's samples
+        # In the groups phase a subscriber to every group gets both groups' samples, the filtered
+        # one only group 8's.
+        [ "$phase" = groups ] && expected=$((sampled + sampled8))
+        [ "$rx" = group8 ] && expected=$sampled8
         echo "$phase,$trunc,$len,$rate,$rx,$rep,$sent,$expected,$received,$((expected - received)),$(field kernel_drops "$r"),$(field seq_gaps "$r"),$(field enobufs "$r"),$(field rcvbuf "$r"),$(field cpu_ns "$r"),$(field user_ns "$r"),$(field calls "$r"),$(field wall_ns "$r"),$(field elapsed_ns "$s"),$(field rate "$s"),$(field cpu_ns "$s"),${#rxs[@]},$(field p50_ns "$r"),$(field p99_ns "$r"),$(field max_ns "$r")" >>"$raw"
         printf '%-8s trunc %4s rate %5s %-12s rep %s (%s rx): sent %s sampled %s received %s drops %s cpu %s ns/sample, %s calls, sender %s/s %s ns/dgram%s\n' \
             "$phase" "$trunc" "$rate" "$rx" "$rep" "${#rxs[@]}" "$sent" "$expected" "$received" "$(field kernel_drops "$r")" \
