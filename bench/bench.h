@@ -135,6 +135,35 @@ static inline void print_ready(void)
     fflush(stdout);
 }
 
+/* Drain mode (bench/instructions.sh): say "ready", then sleep until SIGUSR1 says the sender has
+ * filled the queue. SIGUSR1 is blocked before "ready" is printed, so it cannot slip in between
+ * the check and the sleep; alarm() bounds the wait (SIGALRM's default action ends the process). */
+static inline void bench_wait_filled(void)
+{
+    sigset_t usr1, old;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, &old);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &sa, NULL);
+    alarm(MAX_SECONDS);
+    print_ready();
+    while (!sender_done)
+        sigsuspend(&old);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    alarm(0);
+}
+
+/* Markers around the drain for strace (bench/instructions.sh counts the system calls between
+ * them): stderr is unbuffered, so each is exactly one write(2). */
+static inline void drain_marker(const char *what)
+{
+    fprintf(stderr, "drain %s\n", what);
+}
+
 /* One line the script parses: key=value pairs. kernel_drops/seq_gaps are -1 when unknown. */
 static inline void print_result(const char *who, uint64_t cpu, uint64_t user, uint64_t wall, uint64_t calls,
                                 long long kernel_drops, long long seq_gaps, long long enobufs, long long rcvbuf,
