@@ -222,7 +222,7 @@ vm-test: deps all
 	VM_TIMEOUT=$(VM_SUITES_TIMEOUT) tests/vm/vm-run newest tests/vm/suites.sh kernel bindings cli ovs
 
 # The receive benchmark in a VM (bench/run; docs/benchmarks.md states its run time): results in
-# build/bench/, the generated part of docs/benchmarks.md and docs/benchmarks.png. bench-quick: a
+# build/bench/, the generated part of docs/benchmarks.md and docs/benchmarks.svg. bench-quick: a
 # reduced session (under 5 minutes) for developers, build/bench/ only.
 bench: deps
 	bench/run

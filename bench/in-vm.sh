@@ -53,7 +53,7 @@ lib_rcvbuf=33554432 # PSAMPLE_DEFAULT_RCVBUF: the baseline gets the library's so
 modprobe -a psample act_sample cls_matchall sch_ingress || { echo "FAIL: modprobe" >&2; exit 1; }
 echo "phase,trunc,len,rate,rx,rep,sent,sampled,received,lost,kernel_drops,seq_gaps,enobufs,rcvbuf,cpu_ns,user_ns,calls,rx_wall_ns,send_ns,send_rate,send_cpu_ns,subscribers,p50_ns,p99_ns,max_ns" >"$raw"
 : >"$out/memory.txt"
-echo "kernel $(uname -r), $(nproc) CPUs, rmem_default $(cat /proc/sys/net/core/rmem_default), rmem_max $(cat /proc/sys/net/core/rmem_max)" >"$out/env.txt"
+echo "kernel $(uname -r), $(nproc) CPUs, rmem_default $(cat /proc/sys/net/core/rmem_default), rmem_max $(cat /proc/sys/net/core/rmem_max), transparent huge pages: $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)" >"$out/env.txt"
 
 field() { # key line
     sed -n "s/.*[ ]$1=\([^ ]*\).*/\1/p" <<<"$2"

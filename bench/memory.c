@@ -3,7 +3,7 @@
  *   memory BATCH        opts.batch = BATCH (0: the default, 16), everything else default
  *
  * Reads this process's VmRSS and VmSize (/proc/self/status) before psample_subscribe(), after
- * it, and after draining the queue; and the socket's kernel memory (SO_MEMINFO on psample_fd()):
+ * it, and after draining the queue (then also AnonHugePages, /proc/self/smaps_rollup); and the socket's kernel memory (SO_MEMINFO on psample_fd()):
  * the receive buffer limit (SK_MEMINFO_RCVBUF) and what the queued samples hold
  * (SK_MEMINFO_RMEM_ALLOC). Protocol: prints "ready pid=N" once subscribed; the script then sends
  * datagrams (sampled at rate 1) and SIGUSR1 when the sender is done; the program reads the
@@ -36,10 +36,10 @@ static void on_usr1(int sig)
     sender_done = 1;
 }
 
-/* A "Key:   N kB" line of /proc/self/status, in KiB; -1 when missing. */
-static long status_kib(const char *key)
+/* A "Key:   N kB" line of a /proc file, in KiB; -1 when missing. */
+static long proc_kib(const char *path, const char *key)
 {
-    FILE *f = fopen("/proc/self/status", "r");
+    FILE *f = fopen(path, "r");
     if (!f)
         return -1;
     char line[256];
@@ -52,6 +52,11 @@ static long status_kib(const char *key)
         }
     fclose(f);
     return v;
+}
+
+static long status_kib(const char *key)
+{
+    return proc_kib("/proc/self/status", key);
 }
 
 static int meminfo(int fd, uint32_t mem[9])
@@ -112,15 +117,17 @@ int main(int argc, char **argv)
         received += (uint64_t)n;
     }
     long rss2 = status_kib("VmRSS"), vsz2 = status_kib("VmSize");
+    /* Transparent huge pages: one touched byte can make 2 MiB resident. */
+    long huge2 = proc_kib("/proc/self/smaps_rollup", "AnonHugePages");
     meminfo(fd, mem);
     struct psample_stats st;
     memset(&st, 0, sizeof st);
     if (psample_stats(sub, &st, sizeof st) != 0)
         fprintf(stderr, "psample_stats failed\n");
     printf("memory batch=%u rss_before_kib=%ld rss_subscribed_kib=%ld rss_drained_kib=%ld vsz_before_kib=%ld "
-           "vsz_subscribed_kib=%ld vsz_drained_kib=%ld rcvbuf=%u rmem_queued=%u rmem_after=%u received=%llu calls=%llu "
+           "vsz_subscribed_kib=%ld vsz_drained_kib=%ld anon_huge_drained_kib=%ld rcvbuf=%u rmem_queued=%u rmem_after=%u received=%llu calls=%llu "
            "kernel_drops=%llu\n",
-           batch, rss0, rss1, rss2, vsz0, vsz1, vsz2, rcvbuf, rmem_queued, mem[0], (unsigned long long)received,
+           batch, rss0, rss1, rss2, vsz0, vsz1, vsz2, huge2, rcvbuf, rmem_queued, mem[0], (unsigned long long)received,
            (unsigned long long)calls, (unsigned long long)st.kernel_drops);
     psample_close(sub);
     return 0;

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Summarizes a benchmark session (bench/in-vm.sh's OUTDIR/raw.csv and memory.txt, plus the
-optional extra reports next to them) into OUTDIR/results.md, and draws the plot.
+optional extra reports next to them) into OUTDIR/results.md, and draws the plot (SVG).
 
-    report.py OUTDIR PLOT.png
+    report.py OUTDIR PLOT.svg
 
 Ratios are paired: each libpsample run is compared with the minimal-receiver run next to it
 (same phase, trunc and repetition; bench/in-vm.sh runs them back to back, the order flipping).
@@ -97,7 +97,7 @@ def us(ns):
 
 
 def main():
-    outdir, plot = sys.argv[1], sys.argv[2]
+    outdir, plot = sys.argv[1], sys.argv[2]  # plot: an .svg
     rows = load(os.path.join(outdir, "raw.csv"))
     phase = {p: [r for r in rows if r["phase"] == p] for p in ("cpu", "bindings", "latency", "scale", "groups")}
     md, targets = [], []
@@ -220,7 +220,7 @@ def main():
             q = int(m["received"])
             mem_md.append(f"| {m['batch'] if m['batch'] != '0' else '0 (default: 16)'} | "
                           f"{int(m['rss_subscribed_kib']) - int(m['rss_before_kib'])} | "
-                          f"{int(m['rss_drained_kib']) - int(m['rss_before_kib'])} | "
+                          f"{int(m['rss_drained_kib']) - int(m['rss_before_kib'])} | {m.get('anon_huge_drained_kib', '–')} | "
                           f"{int(m['vsz_subscribed_kib']) - int(m['vsz_before_kib'])} | "
                           f"{int(m['rcvbuf']) / 2**20:.0f} MiB | {q} | {int(m['rmem_queued']) / 2**20:.2f} MiB | "
                           f"{int(m['rmem_queued']) / q if q else float('nan'):.0f} | {m['calls']} | "
@@ -292,10 +292,11 @@ def main():
     if mem_md:
         md.append("### Memory per handle (trunc 128 samples queued, then drained)")
         md.append("")
-        md.append("| opts.batch | RSS after subscribe, KiB | RSS after draining, KiB | address space, KiB | "
+        md.append("| opts.batch | RSS after subscribe, KiB | RSS after draining, KiB | of the process: in huge pages, KiB | "
+                  "address space, KiB | "
                   "kernel receive buffer limit | samples queued | kernel memory queued | bytes per queued sample | "
                   "drain calls | lost |")
-        md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         md.extend(mem_md)
         md.append("")
     if instr_md:
@@ -356,43 +357,47 @@ def deterministic(path, targets):
 
 
 def make_plot(pairs, scale, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """An SVG, written by hand (no plotting library needed): each trunc's back-to-back pair
+    ratios (dots), their median and its 95 % bootstrap interval, and the 1.05 target line."""
+    pairs = {t: xs for t, xs in sorted(pairs.items()) if xs}
+    if not pairs:
+        return
+    w, h, left, top, bottom = 640, 360, 70, 40, 50
+    values = [x for xs in pairs.values() for x in xs] + [1.05, 1.0]
+    lo_v, hi_v = min(values) * 0.95, max(values) * 1.05
 
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for i, (trunc, per) in enumerate(sorted(pairs.items())):
-        if not per:
-            continue
-        lo, hi = bootstrap(per)
-        a1.scatter([i] * len(per), per, color="tab:blue", alpha=0.4, s=16)
-        a1.errorbar([i + 0.15], [med(per)], yerr=[[med(per) - lo], [hi - med(per)]] if lo == lo else None,
-                    fmt="o", color="tab:red", capsize=4)
-    a1.set_xticks(range(len(pairs)))
-    a1.set_xticklabels([f"trunc {t}" for t in sorted(pairs)])
-    a1.axhline(1.05, color="grey", linestyle="--", linewidth=1, label="target 1.05×")
-    a1.axhline(1.0, color="black", linewidth=0.5)
-    a1.set_ylabel("CPU per sample, libpsample / minimal receiver")
-    a1.set_title("Back-to-back pairs (dots), median and 95 % CI (red)")
-    a1.legend(fontsize=8)
-    if scale:
-        k = [s[0] for s in scale]
-        a2.plot(k, [s[1] / 1000 for s in scale], marker="o", label="each receiver, µs per sample")
-        a2.plot(k, [s[2] / 1000 for s in scale], marker="s", label="sender, µs per datagram")
-        a2.set_xscale("log", base=2)
-        a2.set_xticks(k)
-        a2.set_xticklabels([str(x) for x in k])
-        a2.set_xlabel("subscribers on the same samples")
-        a2.set_ylabel("CPU µs")
-        a2.set_ylim(bottom=0)
-        a2.set_title("Scale (medians)")
-        a2.legend(fontsize=8)
-    for a in (a1, a2):
-        a.grid(True, alpha=0.3)
-    fig.suptitle("psample receive on loopback, QEMU TCG VM, 2 vCPUs, Debian kernel 6.12", fontsize=9)
-    fig.tight_layout()
+    def y(v):
+        return top + (hi_v - v) / (hi_v - lo_v) * (h - top - bottom)
+
+    col = (w - left - 20) / len(pairs)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" '
+           'font-size="12">', f'<rect width="{w}" height="{h}" fill="white"/>',
+           f'<text x="{w / 2}" y="20" text-anchor="middle">CPU per sample, libpsample / minimal receiver: '
+           'back-to-back pairs, median and 95 % interval</text>']
+    for i in range(6):
+        v = lo_v + (hi_v - lo_v) * i / 5
+        out.append(f'<line x1="{left}" x2="{w - 20}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#ddd"/>')
+        out.append(f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v:.2f}</text>')
+    out.append(f'<line x1="{left}" x2="{w - 20}" y1="{y(1.05):.1f}" y2="{y(1.05):.1f}" stroke="grey" '
+               'stroke-dasharray="6,4"/>')
+    out.append(f'<text x="{w - 22}" y="{y(1.05) - 4:.1f}" text-anchor="end" fill="grey">target 1.05</text>')
+    rng = random.Random(SEED)
+    for i, (trunc, xs) in enumerate(pairs.items()):
+        cx = left + col * (i + 0.5)
+        for x in xs:
+            out.append(f'<circle cx="{cx - 12 + rng.uniform(-6, 6):.1f}" cy="{y(x):.1f}" r="3" fill="steelblue" '
+                       'fill-opacity="0.5"/>')
+        m, (lo, hi) = med(xs), bootstrap(xs)
+        if lo == lo:
+            out.append(f'<line x1="{cx + 12}" x2="{cx + 12}" y1="{y(lo):.1f}" y2="{y(hi):.1f}" stroke="firebrick" '
+                       'stroke-width="2"/>')
+        out.append(f'<circle cx="{cx + 12}" cy="{y(m):.1f}" r="5" fill="firebrick"/>')
+        out.append(f'<text x="{cx}" y="{h - bottom + 20}" text-anchor="middle">trunc {trunc} ({len(xs)} pairs, '
+                   f'median {m:.3f})</text>')
+    out.append("</svg>")
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    fig.savefig(path, dpi=110)
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
 
 
 if __name__ == "__main__":
