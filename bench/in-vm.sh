@@ -59,6 +59,29 @@ field() { # key line
     sed -n "s/.*[ ]$1=\([^ ]*\).*/\1/p" <<<"$2"
 }
 
+# The key=value pairs of a result line into the associative array named by $1, with bash
+# builtins only: under TCG every forked sed costs a noticeable share of a run.
+parse() { # array line
+    local -n into=$1
+    local kv
+    into=()
+    for kv in $2; do
+        # shellcheck disable=SC2034 # a nameref: this fills the caller's array
+        [[ $kv == *=* ]] && into[${kv%%=*}]=${kv#*=}
+    done
+    return 0
+}
+
+# ready_pid FILE: the pid of a receiver's "ready pid=N" first line in $ready, else "" (builtins
+# only, no subshell).
+ready_pid() { # file
+    local first=""
+    ready=""
+    read -r first <"$1" 2>/dev/null
+    [[ $first == ready\ pid=* ]] && ready=${first#ready pid=}
+    return 0
+}
+
 payload_for() { # trunc -> UDP payload bytes: the frame is cut at trunc (1400: all of it at 1500)
     if [ "$1" -ge 1500 ]; then echo 1400; else echo 100; fi
 }
@@ -106,7 +129,8 @@ run_one() { # phase trunc rate rep count receiver...
     for j in "${!rxs[@]}"; do
         pids[j]=""
         for ((i = 0; i < 600; i++)); do # at most 30 s for a receiver to subscribe
-            pids[j]=$(field pid "$(grep -m1 '^ready' "$tmp/rx$j.out")")
+            ready_pid "$tmp/rx$j.out"
+            pids[j]=$ready
             [ -n "${pids[$j]}" ] && break
             kill -0 "${bgs[$j]}" 2>/dev/null || break
             sleep 0.05
@@ -131,33 +155,35 @@ run_one() { # phase trunc rate rep count receiver...
         $1 == "Sent" && g != "" { c[g] = $4; g = "" }
         END { print c[7] + 0, c[8] + 0 }' "$out/tc-$phase.txt")
     ip netns del "$ns"
+    local -A S R
+    parse S "$s"
     if [ ${#rxs[@]} -eq 0 ]; then
-        echo "$phase,$trunc,$len,$rate,none,$rep,$(field count "$s"),$sampled,0,0,0,0,0,0,0,0,0,0,$(field elapsed_ns "$s"),$(field rate "$s"),$(field cpu_ns "$s"),0,,," >>"$raw"
+        echo "$phase,$trunc,$len,$rate,none,$rep,${S[count]},$sampled,0,0,0,0,0,0,0,0,0,0,${S[elapsed_ns]},${S[rate]},${S[cpu_ns]},0,,," >>"$raw"
         printf '%-8s trunc %4s rate %5s %-12s rep %s: sent %s sampled %s, sender %s/s, sender CPU %s ns/dgram\n' "$phase" \
-            "$trunc" "$rate" none "$rep" "$(field count "$s")" "$sampled" "$(field rate "$s")" \
-            "$(($(field cpu_ns "$s") / $(field count "$s")))" >&2
+            "$trunc" "$rate" none "$rep" "${S[count]}" "$sampled" "${S[rate]}" "$((S[cpu_ns] / S[count]))" >&2
         return 0
     fi
     for j in "${!rxs[@]}"; do
-        local r received sent expected rx=${rxs[$j]}
-        r=$(grep -m1 '^result' "$tmp/rx$j.out")
+        local r expected rx=${rxs[$j]}
+        r=""
+        while read -r line; do [[ $line == result* ]] && { r=$line; break; }; done <"$tmp/rx$j.out"
         if [ -z "$r" ] || [ -z "$s" ] || [ -z "$sampled" ]; then
             echo "FAIL: $phase $trunc $rx rep $rep: receiver '$r' sender '$s' sampled '$sampled' $(cat "$tmp/rx$j.err")" >&2
             failures=$((failures + 1)); continue
         fi
         [ -s "$tmp/rx$j.err" ] && echo "note ($rx): $(head -c 500 "$tmp/rx$j.err")" >&2
-        received=$(field received "$r") sent=$(field count "$s")
+        parse R "$r"
         expected=$sampled
         # In the groups phase a subscriber to every group gets both groups' samples, the filtered
         # one only group 8's.
         [ "$phase" = groups ] && expected=$((sampled + sampled8))
         [ "$rx" = group8 ] && expected=$sampled8
-        echo "$phase,$trunc,$len,$rate,$rx,$rep,$sent,$expected,$received,$((expected - received)),$(field kernel_drops "$r"),$(field seq_gaps "$r"),$(field enobufs "$r"),$(field rcvbuf "$r"),$(field cpu_ns "$r"),$(field user_ns "$r"),$(field calls "$r"),$(field wall_ns "$r"),$(field elapsed_ns "$s"),$(field rate "$s"),$(field cpu_ns "$s"),${#rxs[@]},$(field p50_ns "$r"),$(field p99_ns "$r"),$(field max_ns "$r")" >>"$raw"
+        echo "$phase,$trunc,$len,$rate,$rx,$rep,${S[count]},$expected,${R[received]},$((expected - R[received])),${R[kernel_drops]},${R[seq_gaps]},${R[enobufs]},${R[rcvbuf]},${R[cpu_ns]},${R[user_ns]},${R[calls]},${R[wall_ns]},${S[elapsed_ns]},${S[rate]},${S[cpu_ns]},${#rxs[@]},${R[p50_ns]:-},${R[p99_ns]:-},${R[max_ns]:-}" >>"$raw"
         printf '%-8s trunc %4s rate %5s %-12s rep %s (%s rx): sent %s sampled %s received %s drops %s cpu %s ns/sample, %s calls, sender %s/s %s ns/dgram%s\n' \
-            "$phase" "$trunc" "$rate" "$rx" "$rep" "${#rxs[@]}" "$sent" "$expected" "$received" "$(field kernel_drops "$r")" \
-            "$(($(field cpu_ns "$r") / (received > 0 ? received : 1)))" "$(field calls "$r")" "$(field rate "$s")" \
-            "$(($(field cpu_ns "$s") / (sent > 0 ? sent : 1)))" \
-            "$([ -n "$(field p99_ns "$r")" ] && echo ", latency p50 $(field p50_ns "$r") p99 $(field p99_ns "$r") max $(field max_ns "$r") ns")" >&2
+            "$phase" "$trunc" "$rate" "$rx" "$rep" "${#rxs[@]}" "${S[count]}" "$expected" "${R[received]}" "${R[kernel_drops]}" \
+            "$((R[cpu_ns] / (R[received] > 0 ? R[received] : 1)))" "${R[calls]}" "${S[rate]}" \
+            "$((S[cpu_ns] / (S[count] > 0 ? S[count] : 1)))" \
+            "${R[p99_ns]:+, latency p50 ${R[p50_ns]} p99 ${R[p99_ns]} max ${R[max_ns]} ns}" >&2
     done
 }
 
@@ -174,7 +200,8 @@ mem_one() { # batch
     local bg=$!
     pid=""
     for ((i = 0; i < 600; i++)); do
-        pid=$(field pid "$(grep -m1 '^ready' "$tmp/mem.out")")
+        ready_pid "$tmp/mem.out"
+        pid=$ready
         [ -n "$pid" ] && break
         kill -0 "$bg" 2>/dev/null || break
         sleep 0.05

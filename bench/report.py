@@ -341,15 +341,18 @@ def deterministic(path, targets):
             s = fig.get(("syscalls_per_sample", rx, trunc))
             if not i and not s:
                 continue
-            ri = float(i["value"]) / float(base_i["value"]) if i and base_i else float("nan")
-            rs = float(s["value"]) / float(base_s["value"]) if s and base_s else float("nan")
+            # 0 counted means the count did not work (e.g. callgrind's toggle matched no function).
+            ri = float(i["value"]) / float(base_i["value"]) if i and base_i and float(base_i["value"]) else float("nan")
+            rs = float(s["value"]) / float(base_s["value"]) if s and base_s and float(base_s["value"]) else float("nan")
             md.append(f"| {trunc} | {rx} | {(i or s)['samples']} | {float(i['value']) if i else float('nan'):.1f} | "
                       f"{ri:.3f}× | {float(s['value']) if s else float('nan'):.4f} | {rs:.3f}× |")
             if rx == "psample" and i and base_i:
+                valid = ri == ri and float(i["value"]) > 0
                 targets.append((f"User-space instructions per sample, trunc {trunc}: at most 1.5× the minimal "
                                 "receiver's", f"{float(i['value']):.1f} against {float(base_i['value']):.1f}: "
-                                f"{ri:.3f}× (deterministic)", verdict(ri <= 1.5)))
-            if rx == "psample" and s and base_s:
+                                f"{ri:.3f}× (deterministic)", verdict(ri <= 1.5) if valid else
+                                "**not measured** (0 instructions counted)"))
+            if rx == "psample" and s and base_s and rs == rs:
                 targets.append((f"System calls per sample, trunc {trunc}: equal to the minimal receiver's "
                                 f"(batch {s.get('batch', '?')})", f"{float(s['value']):.4f} against "
                                 f"{float(base_s['value']):.4f}: {rs:.3f}× (counted)", verdict(rs <= 1.0 + 1e-9)))
