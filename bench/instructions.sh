@@ -20,7 +20,8 @@
 # (bench/send.c) sends COUNT UDP datagrams to 127.0.0.1 only; SIGUSR1 then makes the receiver drain
 # the queue without waiting (until EAGAIN) in its function drain_queue(), which touches every sample
 # the same way (bench.h). Two runs each:
-#   - under valgrind --tool=callgrind --toggle-collect=drain_queue: only instructions executed inside
+#   - under valgrind --tool=callgrind --toggle-collect='drain_queue*' (GCC may rename it to a clone,
+#     drain_queue.constprop.0): only instructions executed inside
 #     drain_queue() and what it calls (the library included) are counted, not start-up;
 #   - under strace -f: the system calls between the receiver's "drain begin" and "drain end"
 #     markers (one write(2) each, not counted).
@@ -126,7 +127,7 @@ failures=0
 for trunc in $truncs; do
     for rx in "${receivers[@]}"; do
         cg=$out/callgrind.$rx.$trunc.out
-        if ! drain_run "$trunc" "$rx" valgrind --tool=callgrind --toggle-collect=drain_queue \
+        if ! drain_run "$trunc" "$rx" valgrind --tool=callgrind --toggle-collect='drain_queue*' \
             --callgrind-out-file="$cg" >/dev/null; then
             failures=$((failures + 1))
             continue

@@ -9,11 +9,11 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use crate::decode::{self, split_header, RecordKind, Sample};
+use crate::decode::{self, split_header, DecodeError, RecordKind, Sample};
 use crate::error::{Errno, Result};
 use crate::netlink::{control, netns, PsampleIds, SampleSocket};
 use crate::options::{self, Options};
-use crate::recv::RecvBuffers;
+use crate::recv::{Received, RecvBuffers};
 use crate::stats::{self, GroupStats, SeqTracker, SharedStats, Stats};
 use crate::uapi::{self, ctrl};
 
@@ -110,7 +110,7 @@ impl Subscription {
         let shared = Shared { sock, stats: SharedStats::default(), wakeups: AtomicU64::new(0), doorbell };
         shared.stats.joined.store(u64::from(ids.is_some()), Ordering::Relaxed);
         Ok(Subscription {
-            rx: RecvBuffers::new(opts.batch_or_default()),
+            rx: RecvBuffers::new(opts.batch_or_default(), opts.all_netns),
             opts,
             family: Family {
                 gone: ids.is_none(),
@@ -150,7 +150,13 @@ impl Subscription {
     ///
     /// Under load this is one `recvmmsg` per call. Only when nothing is queued does a blocking
     /// subscription poll the socket and the wake-up eventfd, then read again.
-    pub fn recv(&mut self, max: usize, mut each: impl FnMut(&Sample<'_>)) -> Result<usize> {
+    pub fn recv(&mut self, max: usize, each: impl FnMut(&Sample<'_>)) -> Result<usize> {
+        self.recv_into(max, &mut EachSample(each))
+    }
+
+    /// [`recv`](Subscription::recv) with the records decoded straight into `sink`'s (the C API's
+    /// caller's array).
+    pub(crate) fn recv_into(&mut self, max: usize, sink: &mut impl Sink) -> Result<usize> {
         if max == 0 {
             return Ok(0);
         }
@@ -173,7 +179,7 @@ impl Subscription {
                 }
                 Err(e) => return Err(e),
             };
-            let delivered = self.deliver(n, &mut each);
+            let delivered = self.deliver(n, sink);
             if delivered > 0 {
                 return Ok(delivered);
             }
@@ -206,64 +212,102 @@ impl Subscription {
         Ok(())
     }
 
-    /// Decodes the `n` datagrams of the last read, hands the records to `each`, counts.
-    fn deliver(&mut self, n: usize, each: &mut impl FnMut(&Sample<'_>)) -> usize {
-        let st = &self.shared.stats;
+    /// Decodes the `n` datagrams of the last read into `sink`, counts.
+    fn deliver(&mut self, n: usize, sink: &mut impl Sink) -> usize {
+        let Subscription { shared, opts, family, rx, seq } = self;
+        let st = &shared.stats;
         let mut delivered = 0;
         for i in 0..n {
-            if self.rx.message(i).1.truncated {
+            let meta = rx.meta(i);
+            if meta.truncated {
                 stats::add(&st.truncated, 1);
-                decode::repair_truncated(self.rx.message_mut(i));
+                decode::repair_truncated(rx.message_mut(i));
             }
-            let (bytes, meta) = self.rx.message(i);
-            let Ok((ty, command, msg)) = split_header(bytes) else {
+            let Ok((ty, command, msg)) = split_header(rx.message(i)) else {
                 stats::add(&st.decode_errors, 1);
                 continue;
             };
             if ty == ctrl::FAMILY_ID {
                 if meta.sender_portid == 0 {
-                    let event = family_event(command, msg, self.family.ids.family);
-                    self.family.on_event(event, &self.shared, &self.opts);
+                    let event = family_event(command, msg, family.ids.family);
+                    family.on_event(event, shared, opts);
                 }
                 continue;
             }
-            if ty != self.family.ids.family || self.family.gone {
+            if ty != family.ids.family || family.gone {
                 continue;
             }
-            if meta.sender_portid != 0 && !self.opts.accept_userspace {
+            if meta.sender_portid != 0 && !opts.accept_userspace {
                 stats::add(&st.rejected_userspace, 1);
                 continue;
             }
-            let mut sample = match decode::decode_split(ty, command, msg) {
-                Ok(s) => s,
-                Err(decode::DecodeError::NotPsample) => continue,
-                Err(_) => {
-                    stats::add(&st.decode_errors, 1);
-                    continue;
-                }
+            let kind = match decode::record_kind(ty, command) {
+                Ok(kind) => kind,
+                Err(_) => continue, // not a sample or group event
             };
-            sample.nsid = meta.nsid;
-            sample.sender_portid = meta.sender_portid;
-            sample.truncated = meta.truncated;
-            if sample.kind == RecordKind::Sample {
-                if self.opts.no_samples {
-                    continue;
+            let wanted = if kind == RecordKind::Sample { !opts.no_samples } else { opts.config_events };
+            if !wanted {
+                continue;
+            }
+            // Counted once the record decoded, before the caller sees it.
+            let count = |group: u32, group_seq: Option<u32>| {
+                if kind != RecordKind::Sample {
+                    stats::add(&st.config_events, 1);
+                    return 0;
                 }
                 stats::add(&st.delivered, 1);
-                let seq = (meta.sender_portid == 0 && sample.has(uapi::attr::GROUP_SEQ)).then_some(sample.group_seq);
-                sample.seq_lost = self.seq.observe(sample.nsid, sample.group, seq);
-                stats::add(&st.seq_gaps, sample.seq_lost);
-                st.groups_tracked.store(self.seq.tracked(), Ordering::Relaxed);
-            } else {
-                if !self.opts.config_events {
-                    continue;
-                }
-                stats::add(&st.config_events, 1);
+                let lost = seq.observe(meta.nsid, group, group_seq.filter(|_| meta.sender_portid == 0));
+                stats::add(&st.seq_gaps, lost);
+                st.groups_tracked.store(seq.tracked(), Ordering::Relaxed);
+                lost
+            };
+            match sink.take(kind, msg, meta, count) {
+                Ok(()) => delivered += 1,
+                Err(_) => stats::add(&st.decode_errors, 1),
             }
-            each(&sample);
-            delivered += 1;
         }
         delivered
+    }
+}
+
+/// Where [`Subscription::recv_into`] puts records.
+pub(crate) trait Sink {
+    /// Decodes the record `msg` (a whole psample message of `kind`, from a datagram with `meta`)
+    /// and delivers it. Once it decoded, calls `count(group, group_seq if present)` exactly once,
+    /// before delivering, for the record's `seq_lost`. An error: the record is malformed and not
+    /// delivered (`count` not called).
+    fn take(
+        &mut self,
+        kind: RecordKind,
+        msg: &[u8],
+        meta: Received,
+        count: impl FnOnce(u32, Option<u32>) -> u64,
+    ) -> std::result::Result<(), DecodeError>;
+}
+
+/// The Rust API's sink: a [`Sample`] on the stack, handed to the caller's closure.
+struct EachSample<F>(F);
+
+impl<F: FnMut(&Sample<'_>)> Sink for EachSample<F> {
+    #[inline]
+    fn take(
+        &mut self,
+        kind: RecordKind,
+        msg: &[u8],
+        meta: Received,
+        count: impl FnOnce(u32, Option<u32>) -> u64,
+    ) -> std::result::Result<(), DecodeError> {
+        let mut s = Sample {
+            kind,
+            nsid: meta.nsid,
+            sender_portid: meta.sender_portid,
+            truncated: meta.truncated,
+            ..Sample::default()
+        };
+        decode::decode_attrs_into(msg, &mut s)?;
+        s.seq_lost = count(s.group, s.has(uapi::attr::GROUP_SEQ).then_some(s.group_seq));
+        (self.0)(&s);
+        Ok(())
     }
 }
 

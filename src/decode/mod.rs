@@ -6,7 +6,8 @@ mod tunnel;
 
 pub use attrs::DecodeError;
 pub use sample::{
-    decode_message, decode_split, effective_rate, ovs_cookie, split_header, RecordKind, Sample, OVS_COOKIE_LEN,
+    decode_attrs_into, decode_message, effective_rate, ovs_cookie, record_kind, split_header, DecodeTarget, RecordKind,
+    Sample, OVS_COOKIE_LEN,
 };
 pub use tunnel::{decode_tunnel, Tunnel};
 

@@ -164,43 +164,132 @@ pub fn decode_message(bytes: &[u8]) -> Result<Sample<'_>, DecodeError> {
 
 /// `decode_message` for a message whose headers `split_header` already read.
 pub fn decode_split(ty: u16, command: u8, msg: &[u8]) -> Result<Sample<'_>, DecodeError> {
-    if ty <= crate::uapi::ctrl::FAMILY_ID {
-        return Err(DecodeError::NotPsample); // NLMSG_NOOP/ERROR/DONE/OVERRUN, or the genl controller
-    }
-    let kind = match command {
-        cmd::SAMPLE => RecordKind::Sample,
-        cmd::NEW_GROUP => RecordKind::GroupCreated,
-        cmd::DEL_GROUP => RecordKind::GroupDeleted,
-        _ => return Err(DecodeError::NotPsample),
-    };
-    let mut s = Sample { kind, ..Sample::default() };
-    decode_attrs(&msg[ATTRS_OFFSET..], &mut s)?;
+    let mut s = Sample { kind: record_kind(ty, command)?, ..Sample::default() };
+    decode_attrs_into(msg, &mut s)?;
     Ok(s)
 }
 
-fn decode_attrs<'a>(attrs: &'a [u8], s: &mut Sample<'a>) -> Result<(), DecodeError> {
-    for item in Attrs::new(attrs) {
+/// What a message is, from its headers: `NotPsample` for netlink control messages, the genl
+/// controller and commands psample does not multicast.
+#[inline]
+pub fn record_kind(ty: u16, command: u8) -> Result<RecordKind, DecodeError> {
+    if ty <= crate::uapi::ctrl::FAMILY_ID {
+        return Err(DecodeError::NotPsample); // NLMSG_NOOP/ERROR/DONE/OVERRUN, or the genl controller
+    }
+    match command {
+        cmd::SAMPLE => Ok(RecordKind::Sample),
+        cmd::NEW_GROUP => Ok(RecordKind::GroupCreated),
+        cmd::DEL_GROUP => Ok(RecordKind::GroupDeleted),
+        _ => Err(DecodeError::NotPsample),
+    }
+}
+
+/// Where the decoder writes a record's attributes: a [`Sample`] for the Rust API, the C
+/// `psample_packet` for psample_recv(), so each attribute is written once, straight into the
+/// record the caller reads. The decoder sets only what is present, then the presence bits once;
+/// the target holds its "absent" values (zero) before.
+pub trait DecodeTarget<'a> {
+    fn set_iifindex(&mut self, v: u32);
+    fn set_oifindex(&mut self, v: u32);
+    fn set_orig_size(&mut self, v: u32);
+    fn set_group(&mut self, v: u32);
+    fn set_group_seq(&mut self, v: u32);
+    fn set_rate(&mut self, v: u32);
+    fn set_data(&mut self, v: &'a [u8]);
+    fn set_group_refcount(&mut self, v: u32);
+    /// The nested tunnel attribute's payload: only called when the message has one.
+    fn set_tunnel(&mut self, nest: &'a [u8]) -> Result<(), DecodeError>;
+    fn set_out_tc(&mut self, v: u16);
+    fn set_out_tc_occ(&mut self, v: u64);
+    fn set_latency_ns(&mut self, v: u64);
+    fn set_timestamp_ns(&mut self, v: u64);
+    fn set_proto(&mut self, v: u16);
+    fn set_user_cookie(&mut self, v: &'a [u8]);
+    /// Bit N set for each attribute N present.
+    fn set_fields(&mut self, fields: u64);
+}
+
+impl<'a> DecodeTarget<'a> for Sample<'a> {
+    fn set_iifindex(&mut self, v: u32) {
+        self.iifindex = v;
+    }
+    fn set_oifindex(&mut self, v: u32) {
+        self.oifindex = v;
+    }
+    fn set_orig_size(&mut self, v: u32) {
+        self.orig_size = v;
+    }
+    fn set_group(&mut self, v: u32) {
+        self.group = v;
+    }
+    fn set_group_seq(&mut self, v: u32) {
+        self.group_seq = v;
+    }
+    fn set_rate(&mut self, v: u32) {
+        self.rate = v;
+    }
+    fn set_data(&mut self, v: &'a [u8]) {
+        self.data = v;
+    }
+    fn set_group_refcount(&mut self, v: u32) {
+        self.group_refcount = v;
+    }
+    fn set_tunnel(&mut self, nest: &'a [u8]) -> Result<(), DecodeError> {
+        self.tunnel = decode_tunnel(nest)?;
+        Ok(())
+    }
+    fn set_out_tc(&mut self, v: u16) {
+        self.out_tc = v;
+    }
+    fn set_out_tc_occ(&mut self, v: u64) {
+        self.out_tc_occ = v;
+    }
+    fn set_latency_ns(&mut self, v: u64) {
+        self.latency_ns = v;
+    }
+    fn set_timestamp_ns(&mut self, v: u64) {
+        self.timestamp_ns = v;
+    }
+    fn set_proto(&mut self, v: u16) {
+        self.proto = v;
+    }
+    fn set_user_cookie(&mut self, v: &'a [u8]) {
+        self.user_cookie = v;
+    }
+    fn set_fields(&mut self, fields: u64) {
+        self.fields = fields;
+    }
+}
+
+/// Decodes the attributes of `msg` (a whole message, headers included, already checked by
+/// [`split_header`]) into `t`. Unknown attributes and `PAD` are skipped; order is not assumed.
+/// On error `t` may hold some of the attributes.
+#[inline]
+pub fn decode_attrs_into<'a, T: DecodeTarget<'a>>(msg: &'a [u8], t: &mut T) -> Result<(), DecodeError> {
+    let mut fields = 0u64;
+    for item in Attrs::new(msg.get(ATTRS_OFFSET..).unwrap_or(&[])) {
         let (ty, p) = item?;
         match ty {
-            a::IIFINDEX => s.iifindex = u16_or_u32_of(ty, p)?,
-            a::OIFINDEX => s.oifindex = u16_or_u32_of(ty, p)?,
-            a::ORIGSIZE => s.orig_size = u32_of(ty, p)?,
-            a::SAMPLE_GROUP => s.group = u32_of(ty, p)?,
-            a::GROUP_SEQ => s.group_seq = u32_of(ty, p)?,
-            a::SAMPLE_RATE => s.rate = u32_of(ty, p)?,
-            a::DATA => s.data = p,
-            a::GROUP_REFCOUNT => s.group_refcount = u32_of(ty, p)?,
-            a::TUNNEL => s.tunnel = decode_tunnel(p)?,
-            a::OUT_TC => s.out_tc = u16_of(ty, p)?,
-            a::OUT_TC_OCC => s.out_tc_occ = u64_of(ty, p)?,
-            a::LATENCY => s.latency_ns = u64_of(ty, p)?,
-            a::TIMESTAMP => s.timestamp_ns = u64_of(ty, p)?,
-            a::PROTO => s.proto = u16_of(ty, p)?,
-            a::USER_COOKIE => s.user_cookie = p,
+            a::IIFINDEX => t.set_iifindex(u16_or_u32_of(ty, p)?),
+            a::OIFINDEX => t.set_oifindex(u16_or_u32_of(ty, p)?),
+            a::ORIGSIZE => t.set_orig_size(u32_of(ty, p)?),
+            a::SAMPLE_GROUP => t.set_group(u32_of(ty, p)?),
+            a::GROUP_SEQ => t.set_group_seq(u32_of(ty, p)?),
+            a::SAMPLE_RATE => t.set_rate(u32_of(ty, p)?),
+            a::DATA => t.set_data(p),
+            a::GROUP_REFCOUNT => t.set_group_refcount(u32_of(ty, p)?),
+            a::TUNNEL => t.set_tunnel(p)?,
+            a::OUT_TC => t.set_out_tc(u16_of(ty, p)?),
+            a::OUT_TC_OCC => t.set_out_tc_occ(u64_of(ty, p)?),
+            a::LATENCY => t.set_latency_ns(u64_of(ty, p)?),
+            a::TIMESTAMP => t.set_timestamp_ns(u64_of(ty, p)?),
+            a::PROTO => t.set_proto(u16_of(ty, p)?),
+            a::USER_COOKIE => t.set_user_cookie(p),
             a::SAMPLE_PROBABILITY => flag_of(ty, p)?,
             _ => continue, // PAD and attributes newer than this library
         }
-        s.fields |= 1 << ty;
+        fields |= 1 << ty;
     }
+    t.set_fields(fields);
     Ok(())
 }

@@ -1,10 +1,15 @@
 //! Conversions between the C structs and the safe core's types.
 
+use std::mem::size_of;
+
+use super::args::write_extensible;
 use super::types::*;
-use crate::decode::{Sample, Tunnel};
+use crate::decode::{decode_attrs_into, decode_tunnel, DecodeError, DecodeTarget, RecordKind, Tunnel};
 use crate::error::{Errno, Result};
 use crate::options::Options;
+use crate::recv::Received;
 use crate::stats::{stats_fields, GroupStats, Stats};
+use crate::subscription::Sink;
 use crate::GroupInfo;
 
 fn ptr_or_null(s: &[u8]) -> *const u8 {
@@ -35,38 +40,213 @@ pub fn tunnel_to_c(t: &Tunnel<'_>) -> psample_tunnel {
     }
 }
 
-pub fn packet_to_c(s: &Sample<'_>) -> psample_packet {
+/// A packet with only what the socket says set (kind, transport fields), every attribute absent:
+/// what the decoder starts from. Writing it whole is also what zeroes the fields of an element.
+#[inline]
+fn packet_start(kind: RecordKind, meta: &Received) -> psample_packet {
     let mut flags = 0;
-    if s.truncated {
+    if meta.truncated {
         flags |= PSAMPLE_PKT_F_TRUNCATED;
     }
-    if s.sender_portid != 0 {
+    if meta.sender_portid != 0 {
         flags |= PSAMPLE_PKT_F_USERSPACE;
     }
     psample_packet {
-        fields: s.fields,
-        timestamp_ns: s.timestamp_ns,
-        latency_ns: s.latency_ns,
-        out_tc_occ: s.out_tc_occ,
-        data: ptr_or_null(s.data),
-        user_cookie: ptr_or_null(s.user_cookie),
-        kind: s.kind as u32,
+        fields: 0,
+        timestamp_ns: 0,
+        latency_ns: 0,
+        out_tc_occ: 0,
+        data: std::ptr::null(),
+        user_cookie: std::ptr::null(),
+        kind: kind as u32,
         flags,
-        group: s.group,
-        group_seq: s.group_seq,
-        rate: s.rate,
-        orig_size: s.orig_size,
-        data_len: s.data.len() as u32,
-        iifindex: s.iifindex,
-        oifindex: s.oifindex,
-        user_cookie_len: s.user_cookie.len() as u32,
-        group_refcount: s.group_refcount,
-        sender_portid: s.sender_portid,
-        nsid: s.nsid,
-        out_tc: s.out_tc,
-        proto: s.proto,
-        tunnel: tunnel_to_c(&s.tunnel),
-        seq_lost: s.seq_lost,
+        group: 0,
+        group_seq: 0,
+        rate: 0,
+        orig_size: 0,
+        data_len: 0,
+        iifindex: 0,
+        oifindex: 0,
+        user_cookie_len: 0,
+        group_refcount: 0,
+        sender_portid: meta.sender_portid,
+        nsid: meta.nsid,
+        out_tc: 0,
+        proto: 0,
+        tunnel: psample_tunnel {
+            id: 0,
+            geneve_opts: std::ptr::null(),
+            erspan_opts: std::ptr::null(),
+            fields: 0,
+            geneve_opts_len: 0,
+            erspan_opts_len: 0,
+            ipv4_src: [0; 4],
+            ipv4_dst: [0; 4],
+            ipv6_src: [0; 16],
+            ipv6_dst: [0; 16],
+            tp_src: 0,
+            tp_dst: 0,
+            tos: 0,
+            ttl: 0,
+            reserved: [0; 6],
+        },
+        seq_lost: 0,
+    }
+}
+
+/// The decoder writes the C packet's fields directly. Byte fields become pointer and length,
+/// pointing into the decoded buffer (NULL and 0 stay for an absent one).
+impl<'a> DecodeTarget<'a> for psample_packet {
+    #[inline]
+    fn set_iifindex(&mut self, v: u32) {
+        self.iifindex = v;
+    }
+    #[inline]
+    fn set_oifindex(&mut self, v: u32) {
+        self.oifindex = v;
+    }
+    #[inline]
+    fn set_orig_size(&mut self, v: u32) {
+        self.orig_size = v;
+    }
+    #[inline]
+    fn set_group(&mut self, v: u32) {
+        self.group = v;
+    }
+    #[inline]
+    fn set_group_seq(&mut self, v: u32) {
+        self.group_seq = v;
+    }
+    #[inline]
+    fn set_rate(&mut self, v: u32) {
+        self.rate = v;
+    }
+    #[inline]
+    fn set_data(&mut self, v: &'a [u8]) {
+        self.data = ptr_or_null(v);
+        self.data_len = v.len() as u32;
+    }
+    #[inline]
+    fn set_group_refcount(&mut self, v: u32) {
+        self.group_refcount = v;
+    }
+    fn set_tunnel(&mut self, nest: &'a [u8]) -> std::result::Result<(), DecodeError> {
+        self.tunnel = tunnel_to_c(&decode_tunnel(nest)?);
+        Ok(())
+    }
+    #[inline]
+    fn set_out_tc(&mut self, v: u16) {
+        self.out_tc = v;
+    }
+    #[inline]
+    fn set_out_tc_occ(&mut self, v: u64) {
+        self.out_tc_occ = v;
+    }
+    #[inline]
+    fn set_latency_ns(&mut self, v: u64) {
+        self.latency_ns = v;
+    }
+    #[inline]
+    fn set_timestamp_ns(&mut self, v: u64) {
+        self.timestamp_ns = v;
+    }
+    #[inline]
+    fn set_proto(&mut self, v: u16) {
+        self.proto = v;
+    }
+    #[inline]
+    fn set_user_cookie(&mut self, v: &'a [u8]) {
+        self.user_cookie = ptr_or_null(v);
+        self.user_cookie_len = v.len() as u32;
+    }
+    #[inline]
+    fn set_fields(&mut self, fields: u64) {
+        self.fields = fields;
+    }
+}
+
+/// Decodes the record `msg` straight into a caller's element of `size` bytes at `elem`: the
+/// element is started once (transport fields, everything else absent), each present attribute is
+/// then written once into it, and bytes past `struct psample_packet` are zeroed. `count` gives
+/// `seq_lost` (see [`Sink::take`]). An element smaller than the struct, or misaligned, is filled
+/// through a local packet and copied (the extensible-struct rule).
+///
+/// # Safety
+/// `elem` must be valid for writes of `size` bytes and not otherwise accessed during the call.
+#[inline]
+pub unsafe fn decode_into_element(
+    elem: *mut u8,
+    size: usize,
+    kind: RecordKind,
+    msg: &[u8],
+    meta: &Received,
+    count: impl FnOnce(u32, Option<u32>) -> u64,
+) -> std::result::Result<(), DecodeError> {
+    let whole = size_of::<psample_packet>();
+    let fill = |pkt: &mut psample_packet| -> std::result::Result<(), DecodeError> {
+        decode_attrs_into(msg, pkt)?;
+        let has_seq = pkt.fields & (1 << crate::attr::GROUP_SEQ) != 0;
+        pkt.seq_lost = count(pkt.group, has_seq.then_some(pkt.group_seq));
+        Ok(())
+    };
+    let pkt = elem.cast::<psample_packet>();
+    if size >= whole && (elem as usize) % std::mem::align_of::<psample_packet>() == 0 {
+        // SAFETY: `elem` is writable for `size >= whole` bytes (caller contract) and aligned.
+        unsafe { pkt.write(packet_start(kind, meta)) };
+        // SAFETY: just initialised, aligned, and nothing else touches it during the call (caller
+        // contract), so this is the only reference.
+        fill(unsafe { &mut *pkt })?;
+        // SAFETY: bytes `whole..size` are inside the caller's element.
+        unsafe { elem.add(whole).write_bytes(0, size - whole) };
+    } else {
+        let mut local = packet_start(kind, meta);
+        fill(&mut local)?;
+        // SAFETY: `elem` is writable for `size` bytes (caller contract).
+        unsafe { write_extensible(&local, elem, size) };
+    }
+    Ok(())
+}
+
+/// psample_recv()'s sink: the caller's array of `n` elements of `size` bytes, filled in order.
+pub struct PacketArray {
+    base: *mut u8,
+    n: usize,
+    size: usize,
+    filled: usize,
+}
+
+impl PacketArray {
+    /// # Safety
+    /// `base` must be valid for writes of `n * size` bytes, not otherwise accessed while this lives.
+    pub unsafe fn new(base: *mut u8, n: usize, size: usize) -> Self {
+        PacketArray { base, n, size, filled: 0 }
+    }
+
+    pub fn filled(&self) -> usize {
+        self.filled
+    }
+}
+
+impl Sink for PacketArray {
+    #[inline]
+    fn take(
+        &mut self,
+        kind: RecordKind,
+        msg: &[u8],
+        meta: Received,
+        count: impl FnOnce(u32, Option<u32>) -> u64,
+    ) -> std::result::Result<(), DecodeError> {
+        if self.filled >= self.n {
+            return Ok(()); // recv_into() reads at most `n` datagrams: not reached
+        }
+        // SAFETY: element `filled < n` lies inside the caller's `n * size` writable bytes
+        // (`new`'s contract), which nothing else touches meanwhile.
+        unsafe {
+            let elem = self.base.add(self.filled * self.size);
+            decode_into_element(elem, self.size, kind, msg, &meta, count)?;
+        }
+        self.filled += 1;
+        Ok(())
     }
 }
 

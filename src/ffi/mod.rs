@@ -12,9 +12,10 @@ use std::ffi::{c_char, c_int, c_void};
 use std::mem::size_of;
 use std::ptr::addr_of;
 
-use crate::decode::{decode_message, effective_rate, ovs_cookie, OVS_COOKIE_LEN};
+use crate::decode::{effective_rate, ovs_cookie, record_kind, split_header, OVS_COOKIE_LEN};
 use crate::error::{message, Errno};
 use crate::options::{Options, MAX_GROUPS};
+use crate::recv::Received;
 use crate::subscription::{self, Remote, Subscription};
 use args::*;
 use convert::*;
@@ -163,15 +164,10 @@ pub unsafe extern "C" fn psample_recv(
         let sub = unsafe { receiver(sub) }?;
         let pkt_size = struct_size(pkt_size, PSAMPLE_PACKET_SIZE_V1)?;
         let base = out_array(pkts, n, pkt_size)?;
-        let mut filled = 0usize;
-        sub.recv(n, |sample| {
-            if filled < n {
-                // SAFETY: element `filled < n` lies inside the caller's array of `n * pkt_size` bytes.
-                unsafe { write_extensible(&packet_to_c(sample), base.add(filled * pkt_size), pkt_size) };
-                filled += 1;
-            }
-        })?;
-        Ok(filled as c_int)
+        // SAFETY: the caller promises `n * pkt_size` writable bytes at `pkts`, ours for the call.
+        let mut sink = unsafe { PacketArray::new(base, n, pkt_size) };
+        sub.recv_into(n, &mut sink)?;
+        Ok(sink.filled() as c_int)
     })
 }
 
@@ -285,9 +281,10 @@ pub unsafe extern "C" fn psample_decode(
         let msg = unsafe { in_bytes(msg.cast(), len) }?;
         let pkt = non_null_mut(pkt)?;
         let pkt_size = struct_size(pkt_size, PSAMPLE_PACKET_SIZE_V1)?;
-        let sample = decode_message(msg)?;
+        let (ty, command, msg) = split_header(msg)?;
+        let kind = record_kind(ty, command)?;
         // SAFETY: the caller promises `pkt_size` writable bytes at `pkt`.
-        unsafe { write_extensible(&packet_to_c(&sample), pkt.cast(), pkt_size) };
+        unsafe { decode_into_element(pkt.cast(), pkt_size, kind, msg, &Received::default(), |_, _| 0) }?;
         Ok(0)
     })
 }
