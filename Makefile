@@ -223,9 +223,14 @@ vm-test: deps all
 	VM_TIMEOUT=$(VM_SUITES_TIMEOUT) tests/vm/vm-run 6.12 tests/vm/suites.sh kernel bindings cli ovs
 	VM_TIMEOUT=$(VM_SUITES_TIMEOUT) tests/vm/vm-run newest tests/vm/suites.sh kernel bindings cli ovs
 
-# The receive benchmark in a VM (about 15-20 min): results in build/bench/, docs/benchmarks.{md,png}.
+# The receive benchmark in a VM (bench/run; docs/benchmarks.md states its run time): results in
+# build/bench/, the generated part of docs/benchmarks.md and docs/benchmarks.svg. bench-quick: a
+# reduced session (under 5 minutes) for developers, build/bench/ only.
 bench: deps
 	bench/run
+
+bench-quick: deps
+	bench/run --quick
 
 # The gates, first in `make test` (about a minute once built): Rust formatting, clippy on every
 # target (without features, with capi, with all), rustdoc without warnings (missing docs
@@ -258,4 +263,4 @@ lint:
 deps:
 	@if [ "$$(id -u)" = 0 ]; then .ci/install-deps; else echo "make: not root: not installing dependencies"; fi
 
-.PHONY: demo test lint vm-test bench deps
+.PHONY: demo test lint vm-test bench bench-quick deps
