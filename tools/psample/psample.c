@@ -827,6 +827,12 @@ int main(int argc, char **argv)
 	int opt;
 
 	o.linktype = LINKTYPE_LINUX_SLL2;
+	/* -?: the original's (argp's) help option, which getopt cannot tell from its own '?'. */
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "-?")) {
+			usage(stdout);
+			return 0;
+		}
 
 	while ((opt = getopt_long(argc, argv, "lmcsg:vw:h", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -871,12 +877,6 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 		case OPT_USAGE: usage(stdout); return 0;
-		case '?':
-			if (optopt == '?') { /* -?, argp's help option */
-				usage(stdout);
-				return 0;
-			}
-			return usage_error(NULL);
 		default: return usage_error(NULL);
 		}
 	}
