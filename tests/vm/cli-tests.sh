@@ -252,6 +252,10 @@ case_usage() {
     check "unknown option: non-zero exit ($rc)" [ "$rc" -ne 0 ]
     check "unknown option: usage on stderr" grep -q '^Usage: psample' "$w/err"
     check "unknown option: nothing on stdout" [ ! -s "$w/out" ]
+    # Errors after the options: 1, with the reason (the original: 255 from main's "return -1").
+    "$psample" --write /nonexistent/dir/x.pcap >"$w/out" 2>"$w/err"; rc=$?
+    check "--write to a directory that does not exist: 1 ($rc)" [ "$rc" -eq 1 ]
+    check "... saying which file" grep -q '^psample: /nonexistent/dir/x.pcap: ' "$w/err"
     for opt in '-?' --usage; do
         "$psample" "$opt" >"$w/out" 2>"$w/err"; rc=$?
         check "$opt: help on stdout, exit 0 (argp's options): $rc" [ "$rc" -eq 0 ] && grep -q '^Usage: psample' "$w/out"
