@@ -517,6 +517,10 @@ EOF
 # IPv6 header, with PROTO set, naming an interface that does not exist here (the data rule).
 case_sll2_ip_first() {
     local w; w=$(mktemp -d)
+    modprobe tun || return 1
+    if [ ! -c /dev/net/tun ]; then # no devtmpfs node: the misc device's fixed number
+        mkdir -p /dev/net && mknod /dev/net/tun c 10 200 || return 1
+    fi
     start /dev/null "$w/e1" --group 12 --write "$w/tun.pcap" || return 1; local tun=$bg
     start "$w/json" "$w/e2" --group 12 --json || return 1; local json=$bg
     python3 - 12 >"$w/tun.log" 2>&1 <<'EOF'
