@@ -522,7 +522,7 @@ case_sll2_ip_first() {
         mkdir -p /dev/net && mknod /dev/net/tun c 10 200 || return 1
     fi
     start /dev/null "$w/e1" --group 12 --write "$w/tun.pcap" || return 1; local tun=$bg
-    start "$w/json" "$w/e2" --group 12 --json || return 1; local json=$bg
+    start "$w/json" "$w/e2" --group 12 --json --no-config || return 1; local json=$bg
     python3 - 12 >"$w/tun.log" 2>&1 <<'EOF'
 import fcntl, os, socket, struct, subprocess, sys, time
 group = sys.argv[1]
