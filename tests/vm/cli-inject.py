@@ -6,9 +6,10 @@ current network namespace, as a userspace producer would: the way to check the C
 Needs CAP_NET_ADMIN.
 
 usage: cli-inject.py GROUP TIMESTAMP_NS [--iif N] [--oif N] [--origsize N] [--rate N] [--seq N]
-                     [--proto N] [--no-hw] [--data-len N | --data-hex HEX]
+                     [--proto N] [--no-hw] [--data-len N | --data-hex HEX] [--nl-seq N]
 An option set to 0 (--iif, --oif, --proto) leaves its attribute out; --no-hw leaves out out-tc,
 out-tc-occ and latency (a VPP-style sample). --data-len N: N bytes counting up from 0.
+--nl-seq N: the netlink header's sequence number (default 1; the kernel's own samples carry 0).
 Exit status 3: the group id cannot be addressed through sendto()'s 32-bit group mask.
 """
 import argparse
@@ -41,8 +42,8 @@ def attrs(buf):
         buf = buf[(ln + 3) & ~3:]
 
 
-def genl_msg(family, cmd, body, flags=0):
-    return struct.pack("=IHHII", 16 + 4 + len(body), family, flags, 1, 0) + bytes([cmd, 1, 0, 0]) + body
+def genl_msg(family, cmd, body, flags=0, seq=1):
+    return struct.pack("=IHHII", 16 + 4 + len(body), family, flags, seq, 0) + bytes([cmd, 1, 0, 0]) + body
 
 
 def resolve(sock):
@@ -75,6 +76,7 @@ def main():
     ap.add_argument("--no-hw", action="store_true")
     ap.add_argument("--data-len", type=int)
     ap.add_argument("--data-hex")
+    ap.add_argument("--nl-seq", type=int, default=1)
     a = ap.parse_args()
     group, timestamp = a.group, a.timestamp
     data = DATA_BYTES
@@ -110,7 +112,7 @@ def main():
         parts.append(attr(PROTO, struct.pack("=H", a.proto)))
     parts.append(attr(DATA, data))
     body = b"".join(parts)
-    sock.sendto(genl_msg(family, PSAMPLE_CMD_SAMPLE, body), (0, 1 << (packets - 1)))
+    sock.sendto(genl_msg(family, PSAMPLE_CMD_SAMPLE, body, seq=a.nl_seq), (0, 1 << (packets - 1)))
 
 
 if __name__ == "__main__":
