@@ -18,6 +18,12 @@ inject="$root/tests/vm/cli-inject.py"
 . "$root/tests/vm/lib.sh"
 [ -x "$psample" ] || { echo "FAIL: no $psample: run 'make all' on the host first" >&2; exit 2; }
 
+# psample with SIGINT at its default, as an interactive shell starts it: this script's background
+# commands start with SIGINT ignored, and psample leaves an ignored stop signal ignored.
+sigint_psample=$(mktemp)
+printf '#!/bin/sh\nexec env --default-signal=INT "%s" "$@"\n' "$psample" >"$sigint_psample"
+chmod +x "$sigint_psample"
+
 SAMPLE_ACTIONS="action sample rate 1 group 7 trunc 128"
 read -ra sample_actions <<<"$SAMPLE_ACTIONS" # as separate words for tc
 # asctime()'s date and time, then the nanoseconds, as the original prints a timestamp.
@@ -322,9 +328,18 @@ case_killed() {
     # As the original, which does not catch it: it dies of the signal (128 + 15 in a shell).
     kill -TERM "$bg"; wait "$bg"; check "SIGTERM: killed by it (143)" [ $? -eq 143 ]
     check "3 lines were there before the kill" [ "$(grep -c '^group 7 out-ifindex 1 ' "$w/out")" -eq 3 ]
-    start "$w/out2" "$w/err2" --stats || return 1
+    psample_cli=$sigint_psample start "$w/out2" "$w/err2" --stats || return 1
     kill -INT "$bg"; wait "$bg"; check "SIGINT: killed by it (130)" [ $? -eq 130 ]
     check "SIGINT: --stats still printed first" grep -q '^psample: delivered=0 ' "$w/err2"
+    # Started with SIGINT ignored (a script's background command, nohup for SIGHUP): it stays
+    # ignored, as the original left it.
+    start "$w/out3" "$w/err3" || return 1
+    kill -INT "$bg"; sleep 1
+    check "SIGINT ignored when inherited ignored" kill -0 "$bg"
+    nohup "$psample" >"$w/out4" 2>"$w/err4" & local hup=$!
+    sleep 1; kill -HUP "$hup"; sleep 1
+    check "nohup: SIGHUP ignored" kill -0 "$hup"
+    kill -TERM "$bg" "$hup"; wait "$bg"; wait "$hup"
     return $bad
 }
 
@@ -427,7 +442,7 @@ case_compat_values() {
 # `psample --no-sample >file` showed them only at exit, and lost them when killed).
 case_events_flushed() {
     local w i; w=$(mktemp -d)
-    start "$w/out" "$w/err" --no-sample || return 1
+    psample_cli=$sigint_psample start "$w/out" "$w/err" --no-sample || return 1
     tc filter add dev lo egress pref 5 matchall action sample rate 1 group 9
     for ((i = 0; i < 100 && $(lines "$w/out") < 1; i++)); do sleep 0.1; done
     check "the created line is in the file while psample runs" grep -qx 'created group 9 with current seq 0 ' "$w/out"

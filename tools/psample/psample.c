@@ -692,6 +692,14 @@ static int run(const uint32_t *groups, uint32_t n_groups)
 	sigemptyset(&handled);
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+		struct sigaction inherited;
+
+		/* A stop signal ignored by the parent stays ignored, as with the original (which
+		 * leaves them alone): `nohup psample` survives SIGHUP, and a shell script's
+		 * background psample SIGINT. */
+		if (sigs[i] != SIGUSR1 && sigaction(sigs[i], NULL, &inherited) == 0 &&
+		    inherited.sa_handler == SIG_IGN)
+			continue;
 		sigaddset(&handled, sigs[i]);
 		sigaction(sigs[i], &sa, NULL);
 	}
