@@ -579,7 +579,7 @@ print((struct.pack(">IHBB", 6 << 28, len(udp), 17, 64) + a + a + udp).hex())')
     python3 "$inject" 12 1700000000123456789 --no-hw --iif 999 --oif 0 --proto 0x86dd --origsize 56 --data-hex "$udp6"
     check "inject" [ $? -eq 0 ]
     sleep 1
-    kill -INT "$tun" "$json"; wait "$tun"; wait "$json"
+    kill -TERM "$tun" "$json"; wait "$tun"; wait "$json"
     tcpdump -r "$w/tun.pcap" -nn -e >"$w/e.txt" 2>"$w/err"; check "tcpdump reads it" [ $? -eq 0 ]
     cat "$w/e.txt"
     local ifx; ifx=$(sed -n 's/^ifindex //p' "$w/tun.log")
