@@ -10,6 +10,8 @@ usage: cli-inject.py GROUP TIMESTAMP_NS [--iif N] [--oif N] [--origsize N] [--ra
 An option set to 0 (--iif, --oif, --proto) leaves its attribute out; --no-hw leaves out out-tc,
 out-tc-occ and latency (a VPP-style sample). --data-len N: N bytes counting up from 0.
 --nl-seq N: the netlink header's sequence number (default 1; the kernel's own samples carry 0).
+--cookie HEX: a USER_COOKIE attribute (type 15, newer than Mellanox's psample), put right after
+GROUP_SEQ, before the attributes the original knew.
 Exit status 3: the group id cannot be addressed through sendto()'s 32-bit group mask.
 """
 import argparse
@@ -23,7 +25,7 @@ CTRL_ATTR_MCAST_GRP_NAME, CTRL_ATTR_MCAST_GRP_ID = 1, 2
 NLM_F_REQUEST = 1
 # include/uapi/linux/psample.h
 (IIFINDEX, OIFINDEX, ORIGSIZE, SAMPLE_GROUP, GROUP_SEQ, SAMPLE_RATE, DATA) = range(7)
-OUT_TC, OUT_TC_OCC, LATENCY, TIMESTAMP, PROTO = 10, 11, 12, 13, 14
+OUT_TC, OUT_TC_OCC, LATENCY, TIMESTAMP, PROTO, USER_COOKIE = 10, 11, 12, 13, 14, 15
 PSAMPLE_CMD_SAMPLE = 0
 
 # What the CLI test expects back (tests/vm/cli-tests.sh): keep the two in step.
@@ -77,6 +79,7 @@ def main():
     ap.add_argument("--data-len", type=int)
     ap.add_argument("--data-hex")
     ap.add_argument("--nl-seq", type=int, default=1)
+    ap.add_argument("--cookie")
     a = ap.parse_args()
     group, timestamp = a.group, a.timestamp
     data = DATA_BYTES
@@ -99,8 +102,10 @@ def main():
         attr(ORIGSIZE, struct.pack("=I", a.origsize)),
         attr(SAMPLE_GROUP, struct.pack("=I", group)),
         attr(GROUP_SEQ, struct.pack("=I", a.seq)),
-        attr(SAMPLE_RATE, struct.pack("=I", a.rate)),
     ]
+    if a.cookie:
+        parts.append(attr(USER_COOKIE, bytes.fromhex(a.cookie)))
+    parts.append(attr(SAMPLE_RATE, struct.pack("=I", a.rate)))
     if not a.no_hw:
         parts += [
             attr(OUT_TC, struct.pack("=H", 3)),

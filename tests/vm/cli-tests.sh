@@ -468,17 +468,22 @@ case_big_message() {
     return $bad
 }
 
-# (o) A difference: attributes newer than the original's header (the tc cookie, 6.11+, put
-# before the timestamp) do not end the line: its parser stopped at the first attribute it did
-# not know, and printed no timestamp, protocol or data after it.
+# (o) A difference: an attribute newer than the original's header (USER_COOKIE) does not end
+# the line: its parser stopped at the first attribute it did not know and dropped those after
+# it. tc's samples carry the cookie late (6.11+), so their lines are whole with both tools; the
+# injected sample puts it right after seq, where the original lost sample-rate and the rest.
 case_cookie_line() {
     local w; w=$(mktemp -d)
-    start "$w/out" "$w/err" --group 7 --count 2 || return 1
+    export TZ=UTC
+    start "$w/out" "$w/err" --group 7 --count 3 || return 1
     send_udp 2 64
+    python3 "$inject" 7 1700000000123456789 --no-hw --cookie 00112233445566778899aabbccddeeff
     finish "$bg" 20; check "exit 0" [ $? -eq 0 ]
     cat "$w/out"
-    check "whole lines (timestamp and protocol after seq)" \
+    check "tc samples: whole lines (timestamp and protocol after seq)" \
         [ "$(grep -cE "^group 7 out-ifindex 1 origsize 106 sample-rate 1 seq [0-9]+ timestamp $TS_RE protocol 0x800 \$" "$w/out")" -eq 2 ]
+    check "injected, cookie after seq: the whole line" grep -qx \
+        'group 7 in-ifindex 5 out-ifindex 6 origsize 1000 sample-rate 100 seq 42 timestamp Tue Nov 14 22:13:20 2023 123456789 nsec protocol 0x800 ' "$w/out"
     return $bad
 }
 
