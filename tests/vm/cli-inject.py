@@ -5,9 +5,16 @@ current network namespace, as a userspace producer would: the way to check the C
 (the kernel selftests' `cut -d ' ' -f 16`) without the hardware. Netlink only, no network traffic.
 Needs CAP_NET_ADMIN.
 
-usage: cli-inject.py GROUP TIMESTAMP_NS
+usage: cli-inject.py GROUP TIMESTAMP_NS [--iif N] [--oif N] [--origsize N] [--rate N] [--seq N]
+                     [--proto N] [--no-hw] [--data-len N | --data-hex HEX] [--nl-seq N]
+An option set to 0 (--iif, --oif, --proto) leaves its attribute out; --no-hw leaves out out-tc,
+out-tc-occ and latency (a VPP-style sample). --data-len N: N bytes counting up from 0.
+--nl-seq N: the netlink header's sequence number (default 1; the kernel's own samples carry 0).
+--cookie HEX: a USER_COOKIE attribute (type 15, newer than Mellanox's psample), put right after
+GROUP_SEQ, before the attributes the original knew.
 Exit status 3: the group id cannot be addressed through sendto()'s 32-bit group mask.
 """
+import argparse
 import socket
 import struct
 import sys
@@ -18,7 +25,7 @@ CTRL_ATTR_MCAST_GRP_NAME, CTRL_ATTR_MCAST_GRP_ID = 1, 2
 NLM_F_REQUEST = 1
 # include/uapi/linux/psample.h
 (IIFINDEX, OIFINDEX, ORIGSIZE, SAMPLE_GROUP, GROUP_SEQ, SAMPLE_RATE, DATA) = range(7)
-OUT_TC, OUT_TC_OCC, LATENCY, TIMESTAMP, PROTO = 10, 11, 12, 13, 14
+OUT_TC, OUT_TC_OCC, LATENCY, TIMESTAMP, PROTO, USER_COOKIE = 10, 11, 12, 13, 14, 15
 PSAMPLE_CMD_SAMPLE = 0
 
 # What the CLI test expects back (tests/vm/cli-tests.sh): keep the two in step.
@@ -37,8 +44,8 @@ def attrs(buf):
         buf = buf[(ln + 3) & ~3:]
 
 
-def genl_msg(family, cmd, body, flags=0):
-    return struct.pack("=IHHII", 16 + 4 + len(body), family, flags, 1, 0) + bytes([cmd, 1, 0, 0]) + body
+def genl_msg(family, cmd, body, flags=0, seq=1):
+    return struct.pack("=IHHII", 16 + 4 + len(body), family, flags, seq, 0) + bytes([cmd, 1, 0, 0]) + body
 
 
 def resolve(sock):
@@ -59,28 +66,58 @@ def resolve(sock):
 
 
 def main():
-    group, timestamp = int(sys.argv[1]), int(sys.argv[2])
+    ap = argparse.ArgumentParser()
+    ap.add_argument("group", type=int)
+    ap.add_argument("timestamp", type=int)
+    ap.add_argument("--iif", type=int, default=5)
+    ap.add_argument("--oif", type=int, default=6)
+    ap.add_argument("--origsize", type=int, default=1000)
+    ap.add_argument("--rate", type=int, default=100)
+    ap.add_argument("--seq", type=int, default=42)
+    ap.add_argument("--proto", type=lambda v: int(v, 0), default=0x800)
+    ap.add_argument("--no-hw", action="store_true")
+    ap.add_argument("--data-len", type=int)
+    ap.add_argument("--data-hex")
+    ap.add_argument("--nl-seq", type=int, default=1)
+    ap.add_argument("--cookie")
+    a = ap.parse_args()
+    group, timestamp = a.group, a.timestamp
+    data = DATA_BYTES
+    if a.data_len is not None:
+        data = bytes(i & 0xFF for i in range(a.data_len))
+    elif a.data_hex is not None:
+        data = bytes.fromhex(a.data_hex)
     sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
     sock.bind((0, 0))
     family, packets = resolve(sock)
     if not packets or packets > 32:
         print(f"cli-inject: packets group id {packets} cannot be addressed by sendto", file=sys.stderr)
         sys.exit(3)
-    body = b"".join([
-        attr(IIFINDEX, struct.pack("=H", 5)),  # u16, as the kernel sends it
-        attr(OIFINDEX, struct.pack("=H", 6)),
-        attr(ORIGSIZE, struct.pack("=I", 1000)),
+    parts = []
+    if a.iif:
+        parts.append(attr(IIFINDEX, struct.pack("=H", a.iif)))  # u16, as the kernel sends it
+    if a.oif:
+        parts.append(attr(OIFINDEX, struct.pack("=H", a.oif)))
+    parts += [
+        attr(ORIGSIZE, struct.pack("=I", a.origsize)),
         attr(SAMPLE_GROUP, struct.pack("=I", group)),
-        attr(GROUP_SEQ, struct.pack("=I", 42)),
-        attr(SAMPLE_RATE, struct.pack("=I", 100)),
-        attr(OUT_TC, struct.pack("=H", 3)),
-        attr(OUT_TC_OCC, struct.pack("=Q", 123456)),
-        attr(LATENCY, struct.pack("=Q", 789)),
-        attr(TIMESTAMP, struct.pack("=Q", timestamp)),
-        attr(PROTO, struct.pack("=H", 0x800)),
-        attr(DATA, DATA_BYTES),
-    ])
-    sock.sendto(genl_msg(family, PSAMPLE_CMD_SAMPLE, body), (0, 1 << (packets - 1)))
+        attr(GROUP_SEQ, struct.pack("=I", a.seq)),
+    ]
+    if a.cookie:
+        parts.append(attr(USER_COOKIE, bytes.fromhex(a.cookie)))
+    parts.append(attr(SAMPLE_RATE, struct.pack("=I", a.rate)))
+    if not a.no_hw:
+        parts += [
+            attr(OUT_TC, struct.pack("=H", 3)),
+            attr(OUT_TC_OCC, struct.pack("=Q", 123456)),
+            attr(LATENCY, struct.pack("=Q", 789)),
+        ]
+    parts.append(attr(TIMESTAMP, struct.pack("=Q", timestamp)))
+    if a.proto:
+        parts.append(attr(PROTO, struct.pack("=H", a.proto)))
+    parts.append(attr(DATA, data))
+    body = b"".join(parts)
+    sock.sendto(genl_msg(family, PSAMPLE_CMD_SAMPLE, body, seq=a.nl_seq), (0, 1 << (packets - 1)))
 
 
 if __name__ == "__main__":

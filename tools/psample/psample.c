@@ -4,9 +4,10 @@
  *
  * Same options and the same output, byte for byte: the kernel's selftests parse it
  * (drivers/net/netdevsim/psample.sh greps "in-ifindex N ", drivers/net/mlxsw/tc_sample.sh takes
- * `cut -d ' ' -f 16` as out-tc-occ). On top: --count, --json, --stats, --all-netns, and a pcap
- * writer whose frames are the sampled packets as Ethernet with the kernel's timestamps.
- * See psample.8.
+ * `cut -d ' ' -f 16` as out-tc-occ). The differences kept are fixes of the original's bugs, listed
+ * in psample.8 ("DIFFERENCES FROM LIBPSAMPLE'S PSAMPLE"). On top: --count, --json, --stats,
+ * --all-netns, and a pcap writer (LINKTYPE_LINUX_SLL2: direction and interface kept, or Ethernet)
+ * with the kernel's timestamps. See psample.8.
  *
  * Built with PSAMPLE_TOOL_PCAP=0 (make PCAP=no), it needs no libpcap and --write fails.
  */
@@ -14,6 +15,11 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -22,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #ifndef PSAMPLE_TOOL_PCAP
@@ -42,16 +49,24 @@ static struct {
 	int verbose, no_config, no_sample, json, stats, all_netns;
 	uint64_t count; /* 0: no limit */
 	const char *write;
+	int linktype; /* DLT_* of --write */
 } o;
 
-static volatile sig_atomic_t stop, want_stats;
+/* The DLT values (pcap/dlt.h), also without libpcap. */
+#define LINKTYPE_EN10MB 1
+#define LINKTYPE_LINUX_SLL2 276
+
+/* stop_signal: the signal that stopped it, raised again on exit (as the original dies of it). */
+static volatile sig_atomic_t stop, stop_signal, want_stats;
 
 static void on_signal(int sig)
 {
-	if (sig == SIGUSR1)
+	if (sig == SIGUSR1) {
 		want_stats = 1;
-	else
+	} else {
 		stop = 1;
+		stop_signal = sig;
+	}
 }
 
 static void usage(FILE *out)
@@ -60,7 +75,8 @@ static void usage(FILE *out)
 		"Usage: psample [-m|--monitor] [-v|--verbose] [-c|--no-config] [-s|--no-sample]\n"
 		"               [-g|--group GROUP]... [--count N] [--json] [--stats] [--all-netns]\n"
 		"       psample -l|--list-groups [--json]\n"
-		"       psample -w|--write FILE|- [-g|--group GROUP]... [--count N] [--stats] [--all-netns]\n"
+		"       psample -w|--write FILE|- [--linktype linux_sll2|en10mb] [-g|--group GROUP]...\n"
+		"               [--count N] [--stats] [--all-netns]\n"
 		"Tool for monitoring psample packets.\n"
 		"  -m, --monitor       monitor sample packets and group events (default)\n"
 		"  -c, --no-config     when monitoring, don't show config notifications\n"
@@ -68,13 +84,15 @@ static void usage(FILE *out)
 		"  -g, --group GROUP   only this group (repeatable)\n"
 		"  -v, --verbose       print the packet data\n"
 		"  -l, --list-groups   list the current groups\n"
-		"  -w, --write FILE    write sampled packets to a pcap file (Ethernet, ns timestamps),\n"
+		"  -w, --write FILE    write sampled packets to a pcap file (ns timestamps),\n"
 		"                      '-' for standard output\n"
+		"      --linktype T    --write's link type: linux_sll2 (default: direction, interface)\n"
+		"                      or en10mb (Ethernet)\n"
 		"      --count N       exit after N samples (with --no-sample: N group events)\n"
 		"      --json          one JSON object per line, every field\n"
 		"      --stats         print loss statistics to stderr on exit (and on SIGUSR1)\n"
 		"      --all-netns     also samples from other network namespaces, with their nsid\n"
-		"  -h, --help          this help\n");
+		"  -h, -?, --help      this help\n");
 }
 
 static int usage_error(const char *why)
@@ -91,13 +109,13 @@ static int fail(const char *what, int rc)
 	return 1;
 }
 
-static int parse_u64(const char *s, uint64_t max, uint64_t *out)
+static int parse_u64(const char *s, int base, uint64_t max, uint64_t *out)
 {
 	char *end;
 
 	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
-	if (errno || end == s || *end || s[0] == '-' || v > max)
+	unsigned long long v = strtoull(s, &end, base);
+	if (errno || end == s || *end || strchr(s, '-') || v > max)
 		return -1;
 	*out = v;
 	return 0;
@@ -125,8 +143,9 @@ static uint64_t member_value(const void *base, size_t offset, size_t size)
 
 #define MEMBER(type, m) offsetof(struct type, m), sizeof(((struct type *)0)->m)
 
-/* How the original's text line shows a value. */
-enum text_style { TEXT_NONE, TEXT_DEC, TEXT_HEX, TEXT_ASCTIME };
+/* How the original's text line shows a value: TEXT_INT is its "%d" of a u32 (2^31 and more
+ * print negative, as scripts parsing it have always seen them). */
+enum text_style { TEXT_NONE, TEXT_DEC, TEXT_INT, TEXT_HEX, TEXT_ASCTIME };
 
 /* The integer attributes of a sample or group event, in JSON order. */
 enum field_id {
@@ -143,13 +162,13 @@ static const struct field {
 } fields[N_FIELDS] = {
 #define FIELD(id, bit, member, text, style, json) \
 	[id] = { PSAMPLE_FIELD_##bit, MEMBER(psample_packet, member), text, style, json }
-	FIELD(F_GROUP, SAMPLE_GROUP, group, "group", TEXT_DEC, "group"),
-	FIELD(F_SEQ, GROUP_SEQ, group_seq, "seq", TEXT_DEC, "seq"),
+	FIELD(F_GROUP, SAMPLE_GROUP, group, "group", TEXT_INT, "group"),
+	FIELD(F_SEQ, GROUP_SEQ, group_seq, "seq", TEXT_INT, "seq"),
 	FIELD(F_REFCOUNT, GROUP_REFCOUNT, group_refcount, NULL, TEXT_NONE, "refcount"),
-	FIELD(F_RATE, SAMPLE_RATE, rate, "sample-rate", TEXT_DEC, "rate"),
+	FIELD(F_RATE, SAMPLE_RATE, rate, "sample-rate", TEXT_INT, "rate"),
 	FIELD(F_IIFINDEX, IIFINDEX, iifindex, "in-ifindex", TEXT_DEC, "in_ifindex"),
 	FIELD(F_OIFINDEX, OIFINDEX, oifindex, "out-ifindex", TEXT_DEC, "out_ifindex"),
-	FIELD(F_ORIGSIZE, ORIGSIZE, orig_size, "origsize", TEXT_DEC, "origsize"),
+	FIELD(F_ORIGSIZE, ORIGSIZE, orig_size, "origsize", TEXT_INT, "origsize"),
 	FIELD(F_OUT_TC, OUT_TC, out_tc, "out-tc", TEXT_DEC, "out_tc"),
 	FIELD(F_OUT_TC_OCC, OUT_TC_OCC, out_tc_occ, "out-tc-occ", TEXT_DEC, "out_tc_occ"),
 	FIELD(F_LATENCY, LATENCY, latency_ns, "latency", TEXT_DEC, "latency_ns"),
@@ -265,6 +284,7 @@ static void print_sample(const struct psample_packet *p)
 			continue;
 		printf("%s ", d->text);
 		switch (d->style) {
+		case TEXT_INT: printf("%" PRId32, (int32_t)(uint32_t)v); break;
 		case TEXT_HEX: printf("0x%" PRIx64, v); break;
 		case TEXT_ASCTIME: print_asctime(v); break;
 		default: printf("%" PRIu64, v); break;
@@ -284,9 +304,9 @@ static void print_event(const struct psample_packet *p)
 {
 	printf(p->kind == PSAMPLE_KIND_GROUP_CREATED ? "created " : "deleted ");
 	if (p->fields & PSAMPLE_FIELD_SAMPLE_GROUP)
-		printf("group %" PRIu32 " ", p->group);
+		printf("group %" PRId32 " ", (int32_t)p->group);
 	if (p->fields & PSAMPLE_FIELD_GROUP_SEQ)
-		printf("with current seq %" PRIu32 " ", p->group_seq);
+		printf("with current seq %" PRId32 " ", (int32_t)p->group_seq);
 	printf("\n");
 }
 
@@ -372,14 +392,170 @@ static void print_json(const struct psample_packet *p)
 
 /* ---- pcap ---- */
 
+#define ETH_HEADER_LEN 14
+#define SLL2_HEADER_LEN 20
+#define ETHERTYPE_IPV4 0x0800
+#define ETHERTYPE_IPV6 0x86dd
+#define ETH_P_802_3 0x0001 /* SLL's protocol for Novell raw 802.3 (payload starts ff ff) */
+#define ETH_P_802_2 0x0004 /* SLL's protocol for 802.2 LLC (an 802.3 length field) */
+#define SLL_PACKET_HOST 0
+#define SLL_PACKET_OUTGOING 4
+/* linux/if_arp.h's, which glibc's net/if_arp.h lacks */
+#ifndef ARPHRD_IP6GRE
+#define ARPHRD_IP6GRE 823
+#endif
+#ifndef ARPHRD_RAWIP
+#define ARPHRD_RAWIP 519
+#endif
+
+/* The hardware type (ARPHRD_*) of the interfaces samples name, looked up by ifindex and kept
+ * for a second, so a renumbered or recreated interface is seen again soon and a busy sampler
+ * costs two ioctls per interface and second, not per sample. */
+#define IF_CACHE_SLOTS 64
+
+static struct if_type {
+	uint32_t ifindex; /* 0: empty slot */
+	int hatype;	  /* -1: no such interface here */
+	time_t checked;	  /* CLOCK_MONOTONIC seconds */
+} if_cache[IF_CACHE_SLOTS];
+
+static int ioctl_socket = -1;
+
+static int interface_hatype(uint32_t ifindex)
+{
+	struct if_type *slot = &if_cache[ifindex % IF_CACHE_SLOTS];
+	struct timespec now;
+	struct ifreq ifr;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (slot->ifindex == ifindex && slot->checked == now.tv_sec)
+		return slot->hatype;
+	slot->ifindex = ifindex;
+	slot->checked = now.tv_sec;
+	slot->hatype = -1;
+	memset(&ifr, 0, sizeof ifr);
+	if (ioctl_socket < 0)
+		ioctl_socket = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (ioctl_socket >= 0 && if_indextoname(ifindex, ifr.ifr_name) &&
+	    ioctl(ioctl_socket, SIOCGIFHWADDR, &ifr) == 0)
+		slot->hatype = ifr.ifr_hwaddr.sa_family;
+	return slot->hatype;
+}
+
+enum data_start { START_UNKNOWN, START_MAC, START_IP };
+
+/* What the sampled interface's data starts with, by its hardware type: act_sample gives the
+ * packet from its MAC header on Ethernet-like devices, and from the IP header on those without
+ * one (the types for which it does not push a MAC header back at ingress, and raw-IP ones). */
+static enum data_start start_by_hatype(int hatype)
+{
+	switch (hatype) {
+	case ARPHRD_ETHER:
+	case ARPHRD_LOOPBACK:
+		return START_MAC;
+	case ARPHRD_NONE:
+	case ARPHRD_VOID:
+	case ARPHRD_TUNNEL:
+	case ARPHRD_TUNNEL6:
+	case ARPHRD_SIT:
+	case ARPHRD_IPGRE:
+	case ARPHRD_IP6GRE:
+	case ARPHRD_PPP:
+	case ARPHRD_RAWIP:
+		return START_IP;
+	default:
+		return START_UNKNOWN;
+	}
+}
+
+static uint16_t get_be16(const uint8_t *at)
+{
+	return (uint16_t)(at[0] << 8 | at[1]);
+}
+
+static void put_be16(uint8_t *at, uint32_t v)
+{
+	at[0] = (uint8_t)(v >> 8);
+	at[1] = (uint8_t)v;
+}
+
+/* The ethertype of an IP header the data starts with, 0 if it does not look like one: the
+ * version, a sane header, a length that accounts for the whole original packet, and the PROTO
+ * attribute, when sent, agreeing. */
+static uint16_t ip_first_protocol(const struct psample_packet *p)
+{
+	uint32_t size = (p->fields & PSAMPLE_FIELD_ORIGSIZE) ? p->orig_size : p->data_len;
+	uint16_t proto = 0;
+
+	if (p->data_len >= 20 && p->data[0] >> 4 == 4 && (p->data[0] & 0xf) >= 5 &&
+	    get_be16(p->data + 2) == size)
+		proto = ETHERTYPE_IPV4;
+	else if (p->data_len >= 40 && p->data[0] >> 4 == 6 && get_be16(p->data + 4) + 40u == size)
+		proto = ETHERTYPE_IPV6;
+	if (proto && (p->fields & PSAMPLE_FIELD_PROTO) && p->proto != proto)
+		return 0;
+	return proto;
+}
+
+/* A LINKTYPE_LINUX_SLL2 header for a sample, in `hdr`; returns how many leading data bytes it
+ * replaces (the MAC header). The rule is psample.8's "PCAP LINK TYPES". */
+static uint32_t sll2_header(uint8_t hdr[SLL2_HEADER_LEN], const struct psample_packet *p)
+{
+	int outgoing = (p->fields & PSAMPLE_FIELD_OIFINDEX) != 0;
+	uint32_t ifindex = outgoing ? p->oifindex : (p->fields & PSAMPLE_FIELD_IIFINDEX) ? p->iifindex : 0;
+	int hatype = -1;
+	enum data_start start = START_UNKNOWN;
+	uint16_t protocol;
+
+	/* Only an interface of this namespace can be looked up. */
+	if (ifindex && p->nsid < 0) {
+		hatype = interface_hatype(ifindex);
+		start = start_by_hatype(hatype);
+	}
+	if (start == START_UNKNOWN)
+		start = ip_first_protocol(p) ? START_IP : START_MAC;
+	if (start == START_MAC && p->data_len < ETH_HEADER_LEN)
+		start = START_IP; /* too short for a MAC header: written as it is */
+
+	memset(hdr, 0, SLL2_HEADER_LEN);
+	hdr[4] = (uint8_t)(ifindex >> 24);
+	hdr[5] = (uint8_t)(ifindex >> 16);
+	hdr[6] = (uint8_t)(ifindex >> 8);
+	hdr[7] = (uint8_t)ifindex;
+	hdr[10] = outgoing ? SLL_PACKET_OUTGOING : SLL_PACKET_HOST;
+	if (start == START_MAC) {
+		protocol = get_be16(p->data + 12);
+		if (protocol < 0x0600) /* an 802.3 length: what follows is LLC, or Novell raw */
+			protocol = p->data_len >= 16 && get_be16(p->data + 14) == 0xffff ? ETH_P_802_3
+											 : ETH_P_802_2;
+		put_be16(hdr, protocol);
+		put_be16(hdr + 8, hatype >= 0 ? (uint32_t)hatype : ARPHRD_ETHER);
+		hdr[11] = 6; /* the source MAC address */
+		memcpy(hdr + 12, p->data + 6, 6);
+		return ETH_HEADER_LEN;
+	}
+	protocol = (p->fields & PSAMPLE_FIELD_PROTO) ? p->proto : ip_first_protocol(p);
+	if (!protocol && p->data_len)
+		protocol = p->data[0] >> 4 == 6 ? ETHERTYPE_IPV6 : p->data[0] >> 4 == 4 ? ETHERTYPE_IPV4 : 0;
+	put_be16(hdr, protocol);
+	put_be16(hdr + 8, hatype >= 0 ? (uint32_t)hatype : ARPHRD_NONE);
+	return 0;
+}
+
 #if PSAMPLE_TOOL_PCAP
-/* One Ethernet frame per sample: caplen = what was sampled, len = the original length, and the
- * kernel's timestamp (the receive time on kernels before 5.13, which send none). */
+/* One record per sample: caplen = what was sampled, len = the original length (both with the
+ * SLL2 header in place of the MAC header), and the kernel's timestamp (the receive time on
+ * kernels before 5.13, which send none). */
 static int write_pcap(pcap_dumper_t *d, const struct psample_packet *p)
 {
+	static uint8_t frame[SNAPLEN]; /* the SLL2 header and the data: no allocation per sample */
 	struct pcap_pkthdr h;
 	uint64_t ts = p->timestamp_ns;
+	uint32_t data_len = p->data ? p->data_len : 0, orig = data_len, skip = 0, head = 0;
+	const u_char *bytes = p->data ? p->data : (const u_char *)"";
 
+	if ((p->fields & PSAMPLE_FIELD_ORIGSIZE) && p->orig_size > orig)
+		orig = p->orig_size;
 	if (!(p->fields & PSAMPLE_FIELD_TIMESTAMP)) {
 		struct timespec now;
 
@@ -388,9 +564,25 @@ static int write_pcap(pcap_dumper_t *d, const struct psample_packet *p)
 	}
 	h.ts.tv_sec = (time_t)(ts / 1000000000u);
 	h.ts.tv_usec = (suseconds_t)(ts % 1000000000u); /* nanoseconds: the file is nano-precision */
-	h.caplen = p->data_len < SNAPLEN ? p->data_len : SNAPLEN;
-	h.len = p->orig_size > h.caplen ? p->orig_size : h.caplen;
-	pcap_dump((u_char *)d, &h, p->data ? p->data : (const u_char *)"");
+	if (o.linktype == LINKTYPE_LINUX_SLL2) {
+		struct psample_packet q = *p;
+
+		q.data = bytes;
+		q.data_len = data_len;
+		head = SLL2_HEADER_LEN;
+		skip = sll2_header(frame, &q);
+		data_len -= skip;
+		orig -= skip;
+		if (data_len > SNAPLEN - head)
+			data_len = SNAPLEN - head;
+		memcpy(frame + head, bytes + skip, data_len);
+		bytes = frame;
+	} else if (data_len > SNAPLEN) {
+		data_len = SNAPLEN;
+	}
+	h.caplen = head + data_len;
+	h.len = head + orig;
+	pcap_dump((u_char *)d, &h, bytes);
 	return pcap_dump_flush(d); /* each packet reaches a reader (tcpdump -r -) at once */
 }
 #else
@@ -401,6 +593,7 @@ static int write_pcap(pcap_dumper_t *d, const struct psample_packet *p)
 {
 	(void)d;
 	(void)p;
+	(void)sll2_header;
 	return -1;
 }
 #endif
@@ -438,8 +631,8 @@ static int list_groups(void)
 		else {
 			if (i == 0) /* as the original: no header when there are no groups */
 				printf("%-15s %-15s %-15s\n", "Group Num", "Refcount", "Group Seq");
-			printf("%-15" PRIu32 " %-15" PRIu32 " %-15" PRIu32 "\n", g[i].group, g[i].refcount,
-			       g[i].next_seq);
+			printf("%-15" PRId32 " %-15" PRId32 " %-15" PRId32 "\n", (int32_t)g[i].group,
+			       (int32_t)g[i].refcount, (int32_t)g[i].next_seq);
 		}
 	}
 	free(g);
@@ -499,6 +692,14 @@ static int run(const uint32_t *groups, uint32_t n_groups)
 	sigemptyset(&handled);
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+		struct sigaction inherited;
+
+		/* A stop signal ignored by the parent stays ignored, as with the original (which
+		 * leaves them alone): `nohup psample` survives SIGHUP, and a shell script's
+		 * background psample SIGINT. */
+		if (sigs[i] != SIGUSR1 && sigaction(sigs[i], NULL, &inherited) == 0 &&
+		    inherited.sa_handler == SIG_IGN)
+			continue;
 		sigaddset(&handled, sigs[i]);
 		sigaction(sigs[i], &sa, NULL);
 	}
@@ -512,7 +713,7 @@ static int run(const uint32_t *groups, uint32_t n_groups)
 
 #if PSAMPLE_TOOL_PCAP
 	if (o.mode == MODE_WRITE) {
-		dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, SNAPLEN,
+		dead = pcap_open_dead_with_tstamp_precision(o.linktype, SNAPLEN,
 							    PCAP_TSTAMP_PRECISION_NANO);
 		dumper = dead ? pcap_dump_open(dead, o.write) : NULL; /* "-": standard output */
 		if (!dumper) {
@@ -586,6 +787,16 @@ static int run(const uint32_t *groups, uint32_t n_groups)
 	}
 #endif
 	psample_close(sub);
+	if (ioctl_socket >= 0)
+		close(ioctl_socket);
+	if (stop_signal) {
+		/* Die of the signal, as the original (which does not catch it) does: a shell sees
+		 * 128 + signal, `timeout` and init systems see the signal. */
+		fflush(stdout);
+		signal(stop_signal, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &wait_mask, NULL);
+		raise(stop_signal);
+	}
 	return status;
 }
 
@@ -599,7 +810,7 @@ static int set_mode(enum mode m)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_COUNT = 256, OPT_JSON, OPT_STATS, OPT_ALL_NETNS };
+	enum { OPT_COUNT = 256, OPT_JSON, OPT_STATS, OPT_ALL_NETNS, OPT_LINKTYPE, OPT_USAGE };
 	static const struct option longopts[] = {
 		{ "list-groups", no_argument, NULL, 'l' },
 		{ "monitor", no_argument, NULL, 'm' },
@@ -612,13 +823,24 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "all-netns", no_argument, NULL, OPT_ALL_NETNS },
+		{ "linktype", required_argument, NULL, OPT_LINKTYPE },
 		{ "help", no_argument, NULL, 'h' },
+		{ "usage", no_argument, NULL, OPT_USAGE },
 		{ 0 }
 	};
 	static uint32_t groups[PSAMPLE_MAX_GROUPS];
 	uint32_t n_groups = 0;
+	int linktype_set = 0;
 	uint64_t v;
 	int opt;
+
+	o.linktype = LINKTYPE_LINUX_SLL2;
+	/* -?: the original's (argp's) help option, which getopt cannot tell from its own '?'. */
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "-?")) {
+			usage(stdout);
+			return 0;
+		}
 
 	while ((opt = getopt_long(argc, argv, "lmcsg:vw:h", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -639,18 +861,30 @@ int main(int argc, char **argv)
 		case 's': o.no_sample = 1; break;
 		case 'v': o.verbose = 1; break;
 		case 'g':
-			if (n_groups == PSAMPLE_MAX_GROUPS || parse_u64(optarg, UINT32_MAX, &v))
-				return usage_error("bad --group");
+			/* Decimal, as the original's atoi() ("010" is 10); but not negative, not
+			 * beyond 4294967295 and nothing after the number, which atoi() let through. */
+			if (n_groups == PSAMPLE_MAX_GROUPS || parse_u64(optarg, 10, UINT32_MAX, &v))
+				return usage_error("bad --group: a number from 0 to 4294967295");
 			groups[n_groups++] = (uint32_t)v;
 			break;
 		case OPT_COUNT:
-			if (parse_u64(optarg, UINT64_MAX, &o.count) || o.count == 0)
+			if (parse_u64(optarg, 0, UINT64_MAX, &o.count) || o.count == 0)
 				return usage_error("bad --count");
 			break;
 		case OPT_JSON: o.json = 1; break;
 		case OPT_STATS: o.stats = 1; break;
 		case OPT_ALL_NETNS: o.all_netns = 1; break;
-		case 'h': usage(stdout); return 0;
+		case OPT_LINKTYPE:
+			if (!strcasecmp(optarg, "linux_sll2"))
+				o.linktype = LINKTYPE_LINUX_SLL2;
+			else if (!strcasecmp(optarg, "en10mb"))
+				o.linktype = LINKTYPE_EN10MB;
+			else
+				return usage_error("bad --linktype: linux_sll2 or en10mb");
+			linktype_set = 1;
+			break;
+		case 'h':
+		case OPT_USAGE: usage(stdout); return 0;
 		default: return usage_error(NULL);
 		}
 	}
@@ -666,6 +900,8 @@ int main(int argc, char **argv)
 		return usage_error("cannot use both --no-sample and --no-config");
 	if (o.mode == MODE_WRITE && (o.verbose || o.json))
 		return usage_error("--write takes neither --verbose nor --json");
+	if (o.mode != MODE_WRITE && linktype_set)
+		return usage_error("--linktype is for --write");
 	if (o.mode == MODE_WRITE && !PSAMPLE_TOOL_PCAP) {
 		fprintf(stderr, "psample: --write: this psample was built without libpcap (make PCAP=yes)\n");
 		return 1;
