@@ -47,8 +47,9 @@ for arg in sys.argv[2:]:
     flows.append((min(count, 3000), min(size, 1400), int(port)))
 assert sum(f[0] for f in flows) <= 3000
 sinks = []
-for _, _, port in flows:
+for port in sorted({f[2] for f in flows}):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     s.bind(("127.0.0.1", port))
     sinks.append(s)
 out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -130,7 +131,12 @@ case_tshark() {
     stop_collector "$w/sflow.pcap"
     check "psample-sflow exported $n samples" [ "$(stat_of "$w/sflow.err" exported)" = "$n" ]
     check "no sequence gap, no kernel drop" [ "$(stat_of "$w/sflow.err" seq_gaps)/$(stat_of "$w/sflow.err" kernel_drops)" = 0/0 ]
-    check "no malformed packet in tshark's decode" [ "$(tshark -r "$w/sflow.pcap" -Y '_ws.malformed || _ws.expert.severity >= 8388608' 2>&1 | wc -l)" -eq 0 ]
+    local bad_frames
+    bad_frames=$(tshark -r "$w/sflow.pcap" -Y '_ws.malformed || _ws.expert.severity >= 8388608' 2>"$w/tshark-check.err") ||
+        { echo "  tshark failed: $(cat "$w/tshark-check.err")"; bad=1; }
+    check "no malformed datagram or error in tshark's decode: $bad_frames" [ -z "$bad_frames" ]
+    check "tshark decodes every received datagram as sFlow v5" \
+        [ "$(tshark -r "$w/sflow.pcap" -Y 'sflow_245.version == 5' 2>/dev/null | wc -l)" -eq "$(stat_of "$w/sflow.err" datagrams)" ]
     echo "  tshark's decode of the first datagram (verbose):"
     tshark -r "$w/sflow.pcap" -V -c 1 -O sflow 2>&1 | sed -n '/InMon sFlow/,$p' | head -n 60 | sed 's/^/    /'
     tshark -r "$w/sflow.pcap" -T fields -E separator='|' -E aggregator=',' \
