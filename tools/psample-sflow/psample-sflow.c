@@ -216,7 +216,8 @@ static uint32_t header_protocol(const struct psample_packet *p, uint32_t ds_ifin
 		if (p->proto == 1)
 			return SFLOW_HEADER_ETHERNET;
 	}
-	int type = ds_ifindex ? hardware_type(ds_ifindex) : -1;
+	/* Indexes of other namespaces (--all-netns) cannot be looked up from here. */
+	int type = ds_ifindex && p->nsid == -1 ? hardware_type(ds_ifindex) : -1;
 
 	switch (type) {
 	case ARPHRD_NONE:
@@ -451,7 +452,7 @@ static int add_collector(const char *arg)
 /* The default agent address: the source address the kernel picked for the first collector. */
 static int default_agent(void)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 };
 	socklen_t len = sizeof ss;
 
 	if (getsockname(o.collectors[0].fd, (struct sockaddr *)&ss, &len) < 0) {
