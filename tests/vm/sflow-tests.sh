@@ -137,10 +137,10 @@ case_tshark() {
     tshark -r "$w/sflow.pcap" -T fields -E separator='|' -E aggregator=',' \
         -e frame.len -e sflow_245.version -e sflow_245.agent -e sflow_245.sub_agent_id \
         -e sflow_245.sequence_number -e sflow_245.sysuptime -e sflow_245.numsamples \
-        -e sflow.flow_sample.sequence_number -e sflow.flow_sample.source_id_type \
-        -e sflow.flow_sample.source_id_index -e sflow.flow_sample.sampling_rate \
+        -e sflow.flow_sample.sequence_number -e sflow.flow_sample.source_id_class \
+        -e sflow.flow_sample.index -e sflow.flow_sample.sampling_rate \
         -e sflow.flow_sample.sample_pool -e sflow.flow_sample.dropped_packets \
-        -e sflow.flow_sample.input_interface -e sflow.flow_sample.output_interface \
+        -e sflow.flow_sample.input_interface -e sflow.flow_sample.output_interface_value \
         -e sflow_245.header_protocol -e sflow_245.header.frame_length \
         -e sflow_245.header.payload_stripped -e sflow_245.header.sampled_header_length \
         -e sflow_245.header -e _ws.malformed -e _ws.expert.severity >"$w/fields" 2>"$w/tshark.err" ||
@@ -177,6 +177,10 @@ pool = 0
 for i, (s, f) in enumerate(zip(samples, flows)):
     fseq, dstype, dsidx, rate, pool_s, drops, iif, oif, hproto, framelen, stripped, hlen, header = f
     header = header.replace(":", "")
+    # tshark shows the header with its XDR padding to 4 bytes, which must be zeros.
+    pad = (4 - int(hlen) % 4) % 4
+    if header.endswith("00" * pad) and len(header) == 2 * (int(hlen) + pad):
+        header = header[:2 * int(hlen)]
     data = s["data"].replace(":", "").replace(" ", "").lower()
     pool += s["effective_rate"]
     want_hlen = min(s["data_len"], 128)
@@ -187,8 +191,8 @@ for i, (s, f) in enumerate(zip(samples, flows)):
         "sampling_rate": (int(rate), s["effective_rate"]),
         "sample_pool": (int(pool_s), pool),
         "drops": (int(drops), 0),
-        "input": (int(iif), s.get("in_ifindex", 0)),
-        "output": (int(oif), s.get("out_ifindex", 0)),
+        "input": (int(iif, 0), s.get("in_ifindex", 0)),
+        "output": (int(oif, 0), s.get("out_ifindex", 0)),
         "header_protocol": (int(hproto), 1),  # lo: ARPHRD_LOOPBACK, the data starts with a MAC header
         "frame_length": (int(framelen), s["origsize"]),
         "stripped": (int(stripped), 0),
@@ -232,15 +236,28 @@ EOF
 }
 
 pmacct_table() { # dir
-    pmacct -p "$1/imt.pipe" -s -O csv 2>&1
+    timeout 20 pmacct -p "$1/imt.pipe" -s -O csv 2>&1
+}
+
+stop_sfacctd() {
+    kill "$bg_sfacctd" 2>/dev/null
+    local i
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$bg_sfacctd" 2>/dev/null || break
+        sleep 0.2
+    done
+    kill -KILL "$bg_sfacctd" 2>/dev/null
+    wait "$bg_sfacctd" 2>/dev/null
 }
 
 # Waits until the table has a row for the test's source port whose totals equal the previous read
 # twice in a row (stable), at most 30 s; leaves it in $1/table.
 wait_table_stable() { # dir
     local prev="" cur i same=0
-    for ((i = 0; i < 60; i++)); do
+    local t0=$SECONDS
+    for ((i = 0; i < 60 && SECONDS - t0 < 60; i++)); do
         cur=$(pmacct_table "$1" | grep ",$SRC_PORT,")
+        echo "  $((SECONDS - t0)) s: sfacctd: ${cur:-no row yet}" | tr '\n' ' '; echo
         if [ -n "$cur" ] && [ "$cur" = "$prev" ]; then
             same=$((same + 1)); [ "$same" -ge 3 ] && break
         else
@@ -264,7 +281,8 @@ case_sfacctd_rate1() {
     finish "$bg_sflow" 30; check "psample-sflow --count 500 exits 0" [ $? -eq 0 ]
     cat "$w/sflow.err"
     wait_table_stable "$w"
-    kill "$bg_sfacctd"; wait "$bg_sfacctd" 2>/dev/null
+    stop_sfacctd
+    echo "  sfacctd's log:"; grep -v -e '^INFO' "$w/sfacctd.log" | head -n 20 | sed 's/^/    /'
     echo "  sfacctd's table (pmacct -s -O csv):"; sed 's/^/    /' "$w/table"
     echo "  generated: 300 packets x 142 bytes = 42600 to port 9999, 200 x 442 = 88400 to port 9998"
     check "sfacctd: exactly the generated packets and bytes per flow" python3 - "$w/table" <<'EOF'
@@ -303,7 +321,8 @@ case_sfacctd_rate10() {
     kill -TERM "$bg_sflow"; wait "$bg_sflow"; check "psample-sflow exits 0 on SIGTERM" [ $? -eq 0 ]
     cat "$w/sflow.err"
     wait_table_stable "$w"
-    kill "$bg_sfacctd"; wait "$bg_sfacctd" 2>/dev/null
+    stop_sfacctd
+    echo "  sfacctd's log:"; grep -v -e '^INFO' "$w/sfacctd.log" | head -n 20 | sed 's/^/    /'
     echo "  sfacctd's table (pmacct -s -O csv):"; sed 's/^/    /' "$w/table"
     local k; k=$(stat_of "$w/sflow.err" exported)
     echo "  generated: 2000 packets x 242 bytes = 484000; samples exported: $k"
