@@ -110,11 +110,14 @@ EOF
     local bgs=$! i
     for ((i = 0; i < 100; i++)); do [ -e "$tmp/sink.ready" ] && break; sleep 0.1; done
     ip netns exec "$ns" "$sflow" --collector '[::1]:6343' --group 7 2>"$tmp/sflow.err" &
-    local bgf=$!
-    for ((i = 0; i < 100; i++)); do # subscribed once it answers SIGUSR1
+    local bgf=$! cgt
+    for ((i = 0; i < 200; i++)); do # its SIGUSR1 handler first (bit 9 of SigCgt)
+        cgt=$(awk '/^SigCgt:/ {print $2}' "/proc/$bgf/status" 2>/dev/null) || break
+        [ -n "$cgt" ] && (( 0x$cgt & 0x200 )) && break
         sleep 0.1
-        [ -n "$(sflow_stats "$bgf" "$tmp/sflow.err")" ] && break
     done
+    # Subscribed once it answers SIGUSR1 (it handles signals only after subscribing).
+    [ -n "$(sflow_stats "$bgf" "$tmp/sflow.err")" ] || { echo "psample-sflow did not start: $(cat "$tmp/sflow.err")" >&2; return 1; }
     local cpu0 s line prev=""
     cpu0=$(cut -d' ' -f1 "/proc/$bgf/schedstat")
     s=$(timeout 330 ip netns exec "$ns" "$bin/send" "$count" 100)
