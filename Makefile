@@ -62,11 +62,12 @@ TOOL_FLAGS  := -DPSAMPLE_TOOL_PCAP=0
 endif
 
 TOOL     := $(BUILDDIR)/tools/psample
+SFLOW    := $(BUILDDIR)/tools/psample-sflow
 EXAMPLES := $(BUILDDIR)/examples/psample-dump $(BUILDDIR)/examples/raii
 
-.PHONY: all lib tool examples install uninstall clean FORCE abi-check abi-bless
+.PHONY: all lib tool sflow examples install uninstall clean FORCE abi-check abi-bless
 
-all: lib tool examples
+all: lib tool sflow examples
 
 # Cargo decides what is stale, so always ask it. The links are the installed ones: in-tree
 # programs link -lpsample from $(LIB_DIR), record the SONAME and find it through their rpath.
@@ -88,6 +89,7 @@ $(LIB_SO): $(LIB_A) $(VERSION_SCRIPT)
 	ln -sf libpsample.so.$(SOMAJOR) $(@D)/libpsample.so
 
 tool: $(TOOL)
+sflow: $(SFLOW)
 examples: $(EXAMPLES)
 
 # Rewritten only when the pcap choice changes, so the tool is rebuilt then and only then.
@@ -106,6 +108,12 @@ $(TOOL): tools/psample/psample.c include/psample.h $(LIB_SO) $(BUILDDIR)/tools/p
 	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include $(TOOL_FLAGS) -o $@ $< -L $(LIB_DIR) -lpsample \
 		$(PCAP_LIBS) -Wl,-rpath,$(abspath $(LIB_DIR)) $(LDFLAGS)
 
+# psample-sflow: the sFlow v5 exporter, a program of its own (the psample tool stays the original's).
+$(SFLOW): tools/psample-sflow/psample-sflow.c include/psample.h $(LIB_SO)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include -o $@ $< -L $(LIB_DIR) -lpsample \
+		-Wl,-rpath,$(abspath $(LIB_DIR)) $(LDFLAGS)
+
 $(BUILDDIR)/examples/raii: examples-c/raii.cpp include/psample.h $(LIB_SO)
 	@mkdir -p $(@D)
 	$(CXX) -std=c++17 $(WARN) $(CXXFLAGS) -I include -o $@ $< -L $(LIB_DIR) -lpsample \
@@ -121,6 +129,10 @@ $(BUILDDIR)/install/psample: tools/psample/psample.c include/psample.h $(LIB_SO)
 	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include $(TOOL_FLAGS) -o $@ $< -L $(LIB_DIR) -lpsample \
 		$(PCAP_LIBS) $(INSTALL_RPATH) $(LDFLAGS)
 
+$(BUILDDIR)/install/psample-sflow: tools/psample-sflow/psample-sflow.c include/psample.h $(LIB_SO) FORCE
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include -o $@ $< -L $(LIB_DIR) -lpsample $(INSTALL_RPATH) $(LDFLAGS)
+
 # Regenerated every time: it depends on PREFIX/LIBDIR/INCLUDEDIR of this invocation.
 $(BUILDDIR)/psample.pc: pkgconfig/psample.pc.in FORCE
 	@mkdir -p $(@D)
@@ -128,7 +140,7 @@ $(BUILDDIR)/psample.pc: pkgconfig/psample.pc.in FORCE
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	    -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|g' $< > $@
 
-install: all $(BUILDDIR)/psample.pc $(BUILDDIR)/install/psample
+install: all $(BUILDDIR)/psample.pc $(BUILDDIR)/install/psample $(BUILDDIR)/install/psample-sflow
 	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(BINDIR) \
 		$(DESTDIR)$(MANDIR)/man8
 	$(INSTALL) -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libpsample.so.$(VERSION)
@@ -139,6 +151,8 @@ install: all $(BUILDDIR)/psample.pc $(BUILDDIR)/install/psample
 	$(INSTALL) -m 0644 $(BUILDDIR)/psample.pc $(DESTDIR)$(PKGCONFIGDIR)/psample.pc
 	$(INSTALL) -m 0755 $(BUILDDIR)/install/psample $(DESTDIR)$(BINDIR)/psample
 	$(INSTALL) -m 0644 tools/psample/psample.8 $(DESTDIR)$(MANDIR)/man8/psample.8
+	$(INSTALL) -m 0755 $(BUILDDIR)/install/psample-sflow $(DESTDIR)$(BINDIR)/psample-sflow
+	$(INSTALL) -m 0644 tools/psample-sflow/psample-sflow.8 $(DESTDIR)$(MANDIR)/man8/psample-sflow.8
 
 # Exactly the files install puts; directories are left, they may be shared.
 uninstall:
@@ -146,6 +160,7 @@ uninstall:
 	      $(DESTDIR)$(LIBDIR)/libpsample.so $(DESTDIR)$(LIBDIR)/libpsample.a \
 	      $(DESTDIR)$(INCLUDEDIR)/psample.h $(DESTDIR)$(PKGCONFIGDIR)/psample.pc \
 	      $(DESTDIR)$(BINDIR)/psample $(DESTDIR)$(MANDIR)/man8/psample.8
+	rm -f $(DESTDIR)$(BINDIR)/psample-sflow $(DESTDIR)$(MANDIR)/man8/psample-sflow.8
 
 # Only this Makefile's outputs: target/ is cargo's (`cargo clean`), and shared with other work.
 clean:
@@ -219,9 +234,9 @@ vm-test: deps all
 	tests/vm/build.sh
 	bindings/build.sh
 	VM_TIMEOUT=$(VM_SUITES_TIMEOUT) tests/vm/vm-run 5.10 tests/vm/suites.sh kernel ovs
-	VM_TIMEOUT=$(VM_SUITES_TIMEOUT) tests/vm/vm-run 6.1 tests/vm/suites.sh kernel bindings cli ovs
-	VM_TIMEOUT=$(VM_SUITES_TIMEOUT) tests/vm/vm-run 6.12 tests/vm/suites.sh kernel bindings cli ovs
-	VM_TIMEOUT=$(VM_SUITES_TIMEOUT) tests/vm/vm-run newest tests/vm/suites.sh kernel bindings cli ovs
+	VM_TIMEOUT=$(VM_SUITES_TIMEOUT) tests/vm/vm-run 6.1 tests/vm/suites.sh kernel bindings cli ovs sflow
+	VM_TIMEOUT=$(VM_SUITES_TIMEOUT) tests/vm/vm-run 6.12 tests/vm/suites.sh kernel bindings cli ovs sflow
+	VM_TIMEOUT=$(VM_SUITES_TIMEOUT) tests/vm/vm-run newest tests/vm/suites.sh kernel bindings cli ovs sflow
 
 # The receive benchmark in a VM (bench/run; docs/benchmarks.md states its run time): results in
 # build/bench/, the generated part of docs/benchmarks.md and docs/benchmarks.svg. bench-quick: a

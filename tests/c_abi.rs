@@ -199,6 +199,13 @@ fn make_install_and_uninstall() {
         fs::read(usr.join("share/man/man8/psample.8")).unwrap(),
         fs::read(format!("{ROOT}/tools/psample/psample.8")).unwrap()
     );
+    // The sFlow exporter, a command of its own, with its man page.
+    let mode = fs::metadata(usr.join("bin/psample-sflow")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o111, 0o111, "psample-sflow is executable");
+    assert_eq!(
+        fs::read(usr.join("share/man/man8/psample-sflow.8")).unwrap(),
+        fs::read(format!("{ROOT}/tools/psample-sflow/psample-sflow.8")).unwrap()
+    );
 
     let dynamic = text(&run_ok(Command::new("readelf").arg("-d").arg(&so)).stdout);
     assert!(dynamic.contains("Library soname: [libpsample.so.0]"), "{dynamic}");

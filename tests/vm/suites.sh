@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Runs several VM suites in one boot (a boot under TCG costs a minute or more), each as on a fresh
 # boot: psample and the modules that use it are unloaded first. Runs inside the VM:
-#   tests/vm/vm-run 6.12 tests/vm/suites.sh kernel bindings cli ovs
+#   tests/vm/vm-run 6.12 tests/vm/suites.sh kernel bindings cli ovs sflow
 # Last line: "vm: N passed, M failed", the sum of the suites' closing lines; the exit status is
 # non-zero when any suite failed or did not reach its closing line.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 [ -n "${PSAMPLE_IN_VM:-}" ] || { echo "${0##*/} runs inside the VM: use tests/vm/vm-run" >&2; exit 2; }
-[ $# -gt 0 ] || { echo "usage: suites.sh kernel|bindings|cli|ovs..." >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: suites.sh kernel|bindings|cli|ovs|sflow..." >&2; exit 2; }
 
 # Users of psample first: a module is unloaded only after those that depend on it.
 unload_psample() {
