@@ -45,7 +45,7 @@ rcvbuf=$((32 << 20))
 if [ -z "${PSAMPLE_IN_VM:-}" ]; then
     rm -rf "$out" && mkdir -p "$out/bin" "$out/lib"
     CFLAGS=(-std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror)
-    cargo build --quiet --release --lib
+    tests/build-cdylib.sh --release
     tests/stage-lib.sh "${CARGO_TARGET_DIR:-$root/target}/release/libpsample.so" "$out/lib"
     cc "${CFLAGS[@]}" -I include bench/recv_psample.c -L "$out/lib" -lpsample -Wl,-rpath,"$out/lib" \
         -o "$out/bin/recv_psample"

@@ -347,10 +347,11 @@ func waitFamilySub(t *testing.T, flags SubFlags) *Sub {
 // recvFor receives on s with a read deadline d from now; returns the time taken and the error.
 func recvFor(t *testing.T, s *Sub, d time.Duration) (time.Duration, error) {
 	t.Helper()
-	if err := s.SetReadDeadline(time.Now().Add(d)); err != nil {
+	// The clock starts before the deadline is set: a loaded VM may stall the goroutine in between.
+	start := time.Now()
+	if err := s.SetReadDeadline(start.Add(d)); err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
 	_, err := s.Recv(make([]Packet, 4))
 	return time.Since(start), err
 }
