@@ -103,13 +103,13 @@ $(BUILDDIR)/examples/psample-dump: examples-c/psample-dump.c include/psample.h $
 	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include -o $@ $< -L $(LIB_DIR) -lpsample \
 		-Wl,-rpath,$(abspath $(LIB_DIR)) $(LDFLAGS)
 
-$(TOOL): tools/psample/psample.c include/psample.h $(LIB_SO) $(BUILDDIR)/tools/pcap.choice
+$(TOOL): tools/psample/psample.c tools/common/data_start.h include/psample.h $(LIB_SO) $(BUILDDIR)/tools/pcap.choice
 	@mkdir -p $(@D)
 	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include $(TOOL_FLAGS) -o $@ $< -L $(LIB_DIR) -lpsample \
 		$(PCAP_LIBS) -Wl,-rpath,$(abspath $(LIB_DIR)) $(LDFLAGS)
 
 # psample-sflow: the sFlow v5 exporter, a program of its own (the psample tool stays the original's).
-$(SFLOW): tools/psample-sflow/psample-sflow.c include/psample.h $(LIB_SO)
+$(SFLOW): tools/psample-sflow/psample-sflow.c tools/common/data_start.h include/psample.h $(LIB_SO)
 	@mkdir -p $(@D)
 	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include -o $@ $< -L $(LIB_DIR) -lpsample \
 		-Wl,-rpath,$(abspath $(LIB_DIR)) $(LDFLAGS)
@@ -124,12 +124,12 @@ $(BUILDDIR)/examples/raii: examples-c/raii.cpp include/psample.h $(LIB_SO)
 SYSTEM_LIBDIRS := /lib /lib64 /usr/lib /usr/lib64 /lib/%-linux-gnu /usr/lib/%-linux-gnu
 INSTALL_RPATH  := $(if $(filter $(SYSTEM_LIBDIRS),$(LIBDIR)),,-Wl,--enable-new-dtags,-rpath,$(LIBDIR))
 
-$(BUILDDIR)/install/psample: tools/psample/psample.c include/psample.h $(LIB_SO) FORCE
+$(BUILDDIR)/install/psample: tools/psample/psample.c tools/common/data_start.h include/psample.h $(LIB_SO) FORCE
 	@mkdir -p $(@D)
 	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include $(TOOL_FLAGS) -o $@ $< -L $(LIB_DIR) -lpsample \
 		$(PCAP_LIBS) $(INSTALL_RPATH) $(LDFLAGS)
 
-$(BUILDDIR)/install/psample-sflow: tools/psample-sflow/psample-sflow.c include/psample.h $(LIB_SO) FORCE
+$(BUILDDIR)/install/psample-sflow: tools/psample-sflow/psample-sflow.c tools/common/data_start.h include/psample.h $(LIB_SO) FORCE
 	@mkdir -p $(@D)
 	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include -o $@ $< -L $(LIB_DIR) -lpsample $(INSTALL_RPATH) $(LDFLAGS)
 

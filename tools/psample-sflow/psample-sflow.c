@@ -40,13 +40,7 @@
 
 #include "psample.h"
 
-/* linux/if_arp.h values that glibc's net/if_arp.h may lack. */
-#ifndef ARPHRD_IP6GRE
-#define ARPHRD_IP6GRE 823
-#endif
-#ifndef ARPHRD_RAWIP
-#define ARPHRD_RAWIP 519
-#endif
+#include "../common/data_start.h"
 
 #define DEFAULT_PORT "6343"
 #define DEFAULT_MTU 1400
@@ -94,15 +88,6 @@ struct data_source {
 	uint32_t drops;
 };
 
-/* The sampled interfaces' hardware types, looked up once per interface and then every 10 s. */
-#define HWTYPE_SLOTS 256
-#define HWTYPE_TTL_MS 10000
-struct hwtype {
-	uint32_t ifindex;
-	int type; /* ARPHRD_*, -1 when unknown */
-	uint64_t expires_ms;
-};
-
 static struct {
 	struct collector collectors[MAX_COLLECTORS];
 	int n_collectors;
@@ -125,8 +110,6 @@ static struct {
 } d;
 
 static struct data_source sources[DS_SLOTS];
-static struct hwtype hwtypes[HWTYPE_SLOTS];
-static int ioctl_fd = -1;
 static volatile sig_atomic_t stop, want_stats;
 
 static void on_signal(int sig)
@@ -161,25 +144,6 @@ static uint8_t *put_opaque(uint8_t *p, const uint8_t *bytes, uint32_t len)
 	return p + padded;
 }
 
-static int hardware_type(uint32_t ifindex)
-{
-	struct hwtype *h = &hwtypes[ifindex % HWTYPE_SLOTS];
-	uint64_t now = now_ms();
-	struct ifreq ifr;
-
-	if (h->ifindex == ifindex && h->expires_ms > now)
-		return h->type;
-	h->ifindex = ifindex;
-	h->expires_ms = now + HWTYPE_TTL_MS;
-	h->type = -1;
-	memset(&ifr, 0, sizeof ifr);
-	ifr.ifr_ifindex = (int)ifindex;
-	if (ioctl_fd >= 0 && ioctl(ioctl_fd, SIOCGIFNAME, &ifr) == 0 &&
-	    ioctl(ioctl_fd, SIOCGIFHWADDR, &ifr) == 0)
-		h->type = ifr.ifr_hwaddr.sa_family;
-	return h->type;
-}
-
 static uint32_t ip_protocol_of(const struct psample_packet *p)
 {
 	unsigned version = p->data_len ? p->data[0] >> 4 : 0;
@@ -191,55 +155,14 @@ static uint32_t ip_protocol_of(const struct psample_packet *p)
 	return SFLOW_HEADER_ETHERNET;
 }
 
-static int is_ethertype(uint16_t t)
-{
-	return t == 0x0800 || t == 0x86dd || t == 0x0806 || t == 0x8100 || t == 0x88a8 ||
-	       t == 0x8847 || t == 0x8848;
-}
-
-/*
- * What the data starts with (psample-sflow.8, "HEADER PROTOCOL"):
- * 1. userspace producers say so in PROTO: 1 is Ethernet (VPP), 0x0800 IPv4, 0x86dd IPv6;
- * 2. kernel samples: the sampled interface's hardware type; devices without a MAC header
- *    (ARPHRD_NONE: tun, wireguard; GRE, IPIP, SIT, raw IP, PPP) give IP by its version nibble,
- *    every other known type gives Ethernet;
- * 3. interface unknown (not in this namespace, gone): Ethernet when bytes 12-13 are a known
- *    ethertype or PROTO, else IP by the version nibble.
- */
+/* What the data starts with: tools/common/data_start.h's rule (psample-sflow.8,
+ * "header_protocol"); data that starts with an IP header is IPv4 or IPv6 by its version. */
 static uint32_t header_protocol(const struct psample_packet *p, uint32_t ds_ifindex)
 {
-	if ((p->flags & PSAMPLE_PKT_F_USERSPACE) && (p->fields & PSAMPLE_FIELD_PROTO)) {
-		if (p->proto == 0x0800)
-			return SFLOW_HEADER_IPV4;
-		if (p->proto == 0x86dd)
-			return SFLOW_HEADER_IPV6;
-		if (p->proto == 1)
-			return SFLOW_HEADER_ETHERNET;
-	}
-	/* Indexes of other namespaces (--all-netns) cannot be looked up from here. */
-	int type = ds_ifindex && p->nsid == -1 ? hardware_type(ds_ifindex) : -1;
+	int hatype;
 
-	switch (type) {
-	case ARPHRD_NONE:
-	case ARPHRD_TUNNEL:
-	case ARPHRD_TUNNEL6:
-	case ARPHRD_IPGRE:
-	case ARPHRD_IP6GRE:
-	case ARPHRD_SIT:
-	case ARPHRD_RAWIP:
-	case ARPHRD_PPP:
-		return ip_protocol_of(p);
-	case -1:
-		break;
-	default:
+	if (sample_data_start(p, ds_ifindex, &hatype) == START_MAC)
 		return SFLOW_HEADER_ETHERNET;
-	}
-	if (p->data_len >= 14) {
-		uint16_t t = (uint16_t)(p->data[12] << 8 | p->data[13]);
-
-		if (is_ethertype(t) || ((p->fields & PSAMPLE_FIELD_PROTO) && t == p->proto))
-			return SFLOW_HEADER_ETHERNET;
-	}
 	return ip_protocol_of(p);
 }
 
@@ -631,7 +554,6 @@ int main(int argc, char **argv)
 	opts.n_groups = o.n_groups;
 	if (o.all_netns)
 		opts.flags |= PSAMPLE_SUB_ALL_NETNS;
-	ioctl_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	/* Signals are blocked except inside ppoll(): none is lost between a check and the wait. */
 	sigset_t handled, wait_mask;

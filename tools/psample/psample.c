@@ -39,6 +39,8 @@
 #endif
 #include <psample.h>
 
+#include "../common/data_start.h"
+
 #define EXIT_USAGE 64 /* what the original (argp) exits with on a usage error */
 #define SNAPLEN 65535
 
@@ -394,107 +396,15 @@ static void print_json(const struct psample_packet *p)
 
 #define ETH_HEADER_LEN 14
 #define SLL2_HEADER_LEN 20
-#define ETHERTYPE_IPV4 0x0800
-#define ETHERTYPE_IPV6 0x86dd
 #define ETH_P_802_3 0x0001 /* SLL's protocol for Novell raw 802.3 (payload starts ff ff) */
 #define ETH_P_802_2 0x0004 /* SLL's protocol for 802.2 LLC (an 802.3 length field) */
 #define SLL_PACKET_HOST 0
 #define SLL_PACKET_OUTGOING 4
-/* linux/if_arp.h's, which glibc's net/if_arp.h lacks */
-#ifndef ARPHRD_IP6GRE
-#define ARPHRD_IP6GRE 823
-#endif
-#ifndef ARPHRD_RAWIP
-#define ARPHRD_RAWIP 519
-#endif
-
-/* The hardware type (ARPHRD_*) of the interfaces samples name, looked up by ifindex and kept
- * for a second, so a renumbered or recreated interface is seen again soon and a busy sampler
- * costs two ioctls per interface and second, not per sample. */
-#define IF_CACHE_SLOTS 64
-
-static struct if_type {
-	uint32_t ifindex; /* 0: empty slot */
-	int hatype;	  /* -1: no such interface here */
-	time_t checked;	  /* CLOCK_MONOTONIC seconds */
-} if_cache[IF_CACHE_SLOTS];
-
-static int ioctl_socket = -1;
-
-static int interface_hatype(uint32_t ifindex)
-{
-	struct if_type *slot = &if_cache[ifindex % IF_CACHE_SLOTS];
-	struct timespec now;
-	struct ifreq ifr;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (slot->ifindex == ifindex && slot->checked == now.tv_sec)
-		return slot->hatype;
-	slot->ifindex = ifindex;
-	slot->checked = now.tv_sec;
-	slot->hatype = -1;
-	memset(&ifr, 0, sizeof ifr);
-	if (ioctl_socket < 0)
-		ioctl_socket = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (ioctl_socket >= 0 && if_indextoname(ifindex, ifr.ifr_name) &&
-	    ioctl(ioctl_socket, SIOCGIFHWADDR, &ifr) == 0)
-		slot->hatype = ifr.ifr_hwaddr.sa_family;
-	return slot->hatype;
-}
-
-enum data_start { START_UNKNOWN, START_MAC, START_IP };
-
-/* What the sampled interface's data starts with, by its hardware type: act_sample gives the
- * packet from its MAC header on Ethernet-like devices, and from the IP header on those without
- * one (the types for which it does not push a MAC header back at ingress, and raw-IP ones). */
-static enum data_start start_by_hatype(int hatype)
-{
-	switch (hatype) {
-	case ARPHRD_ETHER:
-	case ARPHRD_LOOPBACK:
-		return START_MAC;
-	case ARPHRD_NONE:
-	case ARPHRD_VOID:
-	case ARPHRD_TUNNEL:
-	case ARPHRD_TUNNEL6:
-	case ARPHRD_SIT:
-	case ARPHRD_IPGRE:
-	case ARPHRD_IP6GRE:
-	case ARPHRD_PPP:
-	case ARPHRD_RAWIP:
-		return START_IP;
-	default:
-		return START_UNKNOWN;
-	}
-}
-
-static uint16_t get_be16(const uint8_t *at)
-{
-	return (uint16_t)(at[0] << 8 | at[1]);
-}
 
 static void put_be16(uint8_t *at, uint32_t v)
 {
 	at[0] = (uint8_t)(v >> 8);
 	at[1] = (uint8_t)v;
-}
-
-/* The ethertype of an IP header the data starts with, 0 if it does not look like one: the
- * version, a sane header, a length that accounts for the whole original packet, and the PROTO
- * attribute, when sent, agreeing. */
-static uint16_t ip_first_protocol(const struct psample_packet *p)
-{
-	uint32_t size = (p->fields & PSAMPLE_FIELD_ORIGSIZE) ? p->orig_size : p->data_len;
-	uint16_t proto = 0;
-
-	if (p->data_len >= 20 && p->data[0] >> 4 == 4 && (p->data[0] & 0xf) >= 5 &&
-	    get_be16(p->data + 2) == size)
-		proto = ETHERTYPE_IPV4;
-	else if (p->data_len >= 40 && p->data[0] >> 4 == 6 && get_be16(p->data + 4) + 40u == size)
-		proto = ETHERTYPE_IPV6;
-	if (proto && (p->fields & PSAMPLE_FIELD_PROTO) && p->proto != proto)
-		return 0;
-	return proto;
 }
 
 /* A LINKTYPE_LINUX_SLL2 header for a sample, in `hdr`; returns how many leading data bytes it
@@ -503,17 +413,10 @@ static uint32_t sll2_header(uint8_t hdr[SLL2_HEADER_LEN], const struct psample_p
 {
 	int outgoing = (p->fields & PSAMPLE_FIELD_OIFINDEX) != 0;
 	uint32_t ifindex = outgoing ? p->oifindex : (p->fields & PSAMPLE_FIELD_IIFINDEX) ? p->iifindex : 0;
-	int hatype = -1;
-	enum data_start start = START_UNKNOWN;
+	int hatype;
+	enum data_start start = sample_data_start(p, ifindex, &hatype);
 	uint16_t protocol;
 
-	/* Only an interface of this namespace can be looked up. */
-	if (ifindex && p->nsid < 0) {
-		hatype = interface_hatype(ifindex);
-		start = start_by_hatype(hatype);
-	}
-	if (start == START_UNKNOWN)
-		start = ip_first_protocol(p) ? START_IP : START_MAC;
 	if (start == START_MAC && p->data_len < ETH_HEADER_LEN)
 		start = START_IP; /* too short for a MAC header: written as it is */
 
@@ -524,9 +427,9 @@ static uint32_t sll2_header(uint8_t hdr[SLL2_HEADER_LEN], const struct psample_p
 	hdr[7] = (uint8_t)ifindex;
 	hdr[10] = outgoing ? SLL_PACKET_OUTGOING : SLL_PACKET_HOST;
 	if (start == START_MAC) {
-		protocol = get_be16(p->data + 12);
+		protocol = read_be16(p->data + 12);
 		if (protocol < 0x0600) /* an 802.3 length: what follows is LLC, or Novell raw */
-			protocol = p->data_len >= 16 && get_be16(p->data + 14) == 0xffff ? ETH_P_802_3
+			protocol = p->data_len >= 16 && read_be16(p->data + 14) == 0xffff ? ETH_P_802_3
 											 : ETH_P_802_2;
 		put_be16(hdr, protocol);
 		put_be16(hdr + 8, hatype >= 0 ? (uint32_t)hatype : ARPHRD_ETHER);
