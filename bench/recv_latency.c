@@ -13,8 +13,8 @@
  *   -g GROUP   the library's kernel group filter (opts.groups = { GROUP }): only that group's
  *              samples reach the socket
  *
- * Same stop rule and "ready" / "result" lines as bench/bench.h (kept apart so this program does
- * not depend on the other receivers' files): after SIGUSR1 (the sender finished), the first 1 s
+ * Same stop rule and "ready" / "result" lines as bench/bench.h (its own copy: the result line
+ * differs); the family is resolved as bench/recv_baseline.c does (bench/genl.h): after SIGUSR1 (the sender finished), the first 1 s
  * tick that saw no new sample ends the run; 600 s at most. The result line adds lat_n, p50_ns,
  * p99_ns, max_ns. Latencies go into a static array (no allocation per sample); at most
  * MAX_SAMPLES are kept, the rest only counted. */
@@ -38,6 +38,8 @@
 #include <linux/netlink.h>
 
 #include "psample.h"
+
+#include "genl.h"
 
 #define MAX_SECONDS 600
 #define MAX_SAMPLES (1u << 20)
@@ -118,89 +120,6 @@ static void take(uint32_t group, uint32_t seq, uint32_t len, uint64_t timestamp_
     }
     if (lat_n < MAX_SAMPLES)
         latency[lat_n++] = now > timestamp_ns ? now - timestamp_ns : 0;
-}
-
-static void die(const char *what)
-{
-    perror(what);
-    exit(1);
-}
-
-/* CTRL_CMD_GETFAMILY "psample": the family id and the id of its "packets" group. */
-static void resolve(uint16_t *family, uint32_t *group)
-{
-    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
-    if (fd < 0)
-        die("socket");
-    struct {
-        struct nlmsghdr nh;
-        struct genlmsghdr gh;
-        struct nlattr na;
-        char name[8];
-    } req;
-    memset(&req, 0, sizeof req);
-    req.nh.nlmsg_len = sizeof req;
-    req.nh.nlmsg_type = GENL_ID_CTRL;
-    req.nh.nlmsg_flags = NLM_F_REQUEST;
-    req.nh.nlmsg_seq = 1;
-    req.gh.cmd = CTRL_CMD_GETFAMILY;
-    req.gh.version = 1;
-    req.na.nla_type = CTRL_ATTR_FAMILY_NAME;
-    req.na.nla_len = NLA_HDRLEN + sizeof "psample";
-    memcpy(req.name, "psample", sizeof "psample");
-    struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-    if (sendto(fd, &req, sizeof req, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0)
-        die("sendto");
-    static char buf[16384];
-    ssize_t len = recv(fd, buf, sizeof buf, 0);
-    if (len < 0)
-        die("recv");
-    struct nlmsghdr *nh = (struct nlmsghdr *)buf;
-    if (!NLMSG_OK(nh, (size_t)len) || nh->nlmsg_type == NLMSG_ERROR) {
-        fprintf(stderr, "psample family not found (modprobe psample)\n");
-        exit(1);
-    }
-    *family = 0;
-    *group = 0;
-    char *p = (char *)NLMSG_DATA(nh) + GENL_HDRLEN, *end = (char *)nh + nh->nlmsg_len;
-    while (p + NLA_HDRLEN <= end) {
-        struct nlattr *a = (struct nlattr *)p;
-        if (a->nla_len < NLA_HDRLEN || p + a->nla_len > end)
-            break;
-        int type = a->nla_type & NLA_TYPE_MASK;
-        if (type == CTRL_ATTR_FAMILY_ID)
-            memcpy(family, p + NLA_HDRLEN, 2);
-        if (type == CTRL_ATTR_MCAST_GROUPS) {
-            char *g = p + NLA_HDRLEN, *gend = p + a->nla_len;
-            while (g + NLA_HDRLEN <= gend) {
-                struct nlattr *ga = (struct nlattr *)g;
-                if (ga->nla_len < NLA_HDRLEN || g + ga->nla_len > gend)
-                    break;
-                char *q = g + NLA_HDRLEN, *qend = g + ga->nla_len;
-                uint32_t id = 0;
-                int is_packets = 0;
-                while (q + NLA_HDRLEN <= qend) {
-                    struct nlattr *qa = (struct nlattr *)q;
-                    if (qa->nla_len < NLA_HDRLEN || q + qa->nla_len > qend)
-                        break;
-                    if ((qa->nla_type & NLA_TYPE_MASK) == CTRL_ATTR_MCAST_GRP_ID)
-                        memcpy(&id, q + NLA_HDRLEN, 4);
-                    if ((qa->nla_type & NLA_TYPE_MASK) == CTRL_ATTR_MCAST_GRP_NAME)
-                        is_packets = strcmp(q + NLA_HDRLEN, "packets") == 0;
-                    q += NLA_ALIGN(qa->nla_len);
-                }
-                if (is_packets)
-                    *group = id;
-                g += NLA_ALIGN(ga->nla_len);
-            }
-        }
-        p += NLA_ALIGN(a->nla_len);
-    }
-    close(fd);
-    if (!*family || !*group) {
-        fprintf(stderr, "psample family %u / packets group %u not resolved\n", *family, *group);
-        exit(1);
-    }
 }
 
 /* The minimal receiver, now reading PSAMPLE_ATTR_TIMESTAMP too. Returns the SO_MEMINFO drops. */
