@@ -13,9 +13,10 @@
  *   -g GROUP   the library's kernel group filter (opts.groups = { GROUP }): only that group's
  *              samples reach the socket
  *
- * Same stop rule and "ready" / "result" lines as bench/bench.h (its own copy: the result line
- * differs); the family is resolved as bench/recv_baseline.c does (bench/genl.h): after SIGUSR1 (the sender finished), the first 1 s
- * tick that saw no new sample ends the run; 600 s at most. The result line adds lat_n, p50_ns,
+ * The family is resolved as bench/recv_baseline.c does (bench/genl.h). Same stop rule and
+ * "ready" / "result" lines as bench/bench.h (its own copy: the result line differs): after
+ * SIGUSR1 (the sender finished), the first 1 s tick that saw no new sample ends the run; 600 s
+ * at most. The result line adds lat_n, p50_ns,
  * p99_ns, max_ns. Latencies go into a static array (no allocation per sample); at most
  * MAX_SAMPLES are kept, the rest only counted. */
 #ifndef _GNU_SOURCE
