@@ -226,7 +226,7 @@ test: deps lint
 	$(MAKE) vm-test
 
 # The kernel matrix (.ci/install-deps installs the kernels), one VM boot per kernel
-# (tests/vm/suites.sh): every suite (kernel, bindings, CLI, Open vSwitch) on 6.1, 6.12 and the
+# (tests/vm/suites.sh): every suite (kernel, bindings, CLI, Open vSwitch, sFlow export) on 6.1, 6.12 and the
 # newest kernel Debian sid carries; the kernel and Open vSwitch suites (the latter: the action is
 # refused) on 5.10. A kernel that is missing or does not boot fails the run.
 VM_SUITES_TIMEOUT ?= 3600
