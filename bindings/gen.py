@@ -249,7 +249,7 @@ def python(constants, structs):
     # time from the ctypes offsets and sizes (so it cannot drift from the layout), and made without
     # their dataclass __init__ (a frozen one calls object.__setattr__ per field): the receive
     # path's cost per sample. Presence tests use plain int masks: an IntFlag operand would build
-    # an enum member per test.
+    # an enum member per test. The records stay frozen dataclasses (eq, repr, hash, immutability).
     out += ["", "", "def _layout(c_struct: Any, fields: Sequence[Tuple[str, str]]) -> struct.Struct:",
             '    """The struct.Struct that reads `fields` of `c_struct` in one call: (name, "u" unsigned,',
             '    "i" signed or "s" bytes) in offset order, the gaps skipped. Checked against ctypes."""',
@@ -267,7 +267,10 @@ def python(constants, structs):
             "    return layout",
             "",
             "",
+            "# A record is object.__new__ and its attribute dict set whole (one call, a dict display):",
+            "# object.__setattr__ also passes a frozen dataclass.",
             "_new: Any = object.__new__",
+            "_setattr = object.__setattr__",
             "_string_at = ctypes.string_at"]
     signed = {"int32_t"}
     for struct in RECORDS:
@@ -307,7 +310,7 @@ def python(constants, structs):
         out += ["    ("] + textwrap.wrap(" ".join(n + "," for n in order), 96, initial_indent=" " * 8,
                                         subsequent_indent=" " * 8)
         out += [f"    ) = {const}.unpack_from(buf, offset)", "    r: _R = _new(cls)",
-                "    r.__dict__.update("]
+                "    _setattr(r, \"__dict__\", {"]
         for kind, f, extra in kept:
             note = ""
             if kind == "int":
@@ -327,8 +330,8 @@ def python(constants, structs):
                 v = (f"{subfn}_from_buffer(buf, offset + {ctype}.{f.name}.offset, {sub}) "
                      f"if fields & {mask} else None")
                 note = f"  # {extra[1]}"
-            out.append(f"        {f.name}={v},{note}")
-        out += ["    )", "    return r"]
+            out.append(f'        "{f.name}": {v},{note}')
+        out += ["    })", "    return r"]
         out += ["", "", f"def {fn}_from_c(c: {ctype}, cls: Type[_R]) -> _R:",
                 f'    """Copies a struct {struct} into a `cls` ({name} or a subclass)."""',
                 f"    return {fn}_from_buffer(c, 0, cls)"]

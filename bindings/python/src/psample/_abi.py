@@ -418,7 +418,10 @@ def _layout(c_struct: Any, fields: Sequence[Tuple[str, str]]) -> struct.Struct:
     return layout
 
 
+# A record is object.__new__ and its attribute dict set whole (one call, a dict display):
+# object.__setattr__ also passes a frozen dataclass.
 _new: Any = object.__new__
+_setattr = object.__setattr__
 _string_at = ctypes.string_at
 
 
@@ -478,20 +481,20 @@ def tunnel_from_buffer(buf: Any, offset: int, cls: Type[_R]) -> _R:
         ipv4_dst, ipv6_src, ipv6_dst, tp_src, tp_dst, tos, ttl,
     ) = _TUNNEL_LAYOUT.unpack_from(buf, offset)
     r: _R = _new(cls)
-    r.__dict__.update(
-        id=id,
-        geneve_opts=_string_at(geneve_opts, geneve_opts_len) if geneve_opts else b"",
-        erspan_opts=_string_at(erspan_opts, erspan_opts_len) if erspan_opts else b"",
-        fields=fields,
-        ipv4_src=ipaddress.IPv4Address(ipv4_src) if fields & 2 else None,  # TUNNEL_FIELD_IPV4_SRC
-        ipv4_dst=ipaddress.IPv4Address(ipv4_dst) if fields & 4 else None,  # TUNNEL_FIELD_IPV4_DST
-        ipv6_src=ipaddress.IPv6Address(ipv6_src) if fields & 4096 else None,  # TUNNEL_FIELD_IPV6_SRC
-        ipv6_dst=ipaddress.IPv6Address(ipv6_dst) if fields & 8192 else None,  # TUNNEL_FIELD_IPV6_DST
-        tp_src=tp_src,
-        tp_dst=tp_dst,
-        tos=tos,
-        ttl=ttl,
-    )
+    _setattr(r, "__dict__", {
+        "id": id,
+        "geneve_opts": _string_at(geneve_opts, geneve_opts_len) if geneve_opts else b"",
+        "erspan_opts": _string_at(erspan_opts, erspan_opts_len) if erspan_opts else b"",
+        "fields": fields,
+        "ipv4_src": ipaddress.IPv4Address(ipv4_src) if fields & 2 else None,  # TUNNEL_FIELD_IPV4_SRC
+        "ipv4_dst": ipaddress.IPv4Address(ipv4_dst) if fields & 4 else None,  # TUNNEL_FIELD_IPV4_DST
+        "ipv6_src": ipaddress.IPv6Address(ipv6_src) if fields & 4096 else None,  # TUNNEL_FIELD_IPV6_SRC
+        "ipv6_dst": ipaddress.IPv6Address(ipv6_dst) if fields & 8192 else None,  # TUNNEL_FIELD_IPV6_DST
+        "tp_src": tp_src,
+        "tp_dst": tp_dst,
+        "tos": tos,
+        "ttl": ttl,
+    })
     return r
 
 
@@ -594,29 +597,29 @@ def packet_from_buffer(buf: Any, offset: int, cls: Type[_R]) -> _R:
         group_refcount, sender_portid, nsid, out_tc, proto, seq_lost,
     ) = _PACKET_LAYOUT.unpack_from(buf, offset)
     r: _R = _new(cls)
-    r.__dict__.update(
-        fields=fields,
-        timestamp_ns=timestamp_ns,
-        latency_ns=latency_ns,
-        out_tc_occ=out_tc_occ,
-        data=_string_at(data, data_len) if data else b"",
-        user_cookie=_string_at(user_cookie, user_cookie_len) if user_cookie else b"",
-        kind=kind,
-        flags=flags,
-        group=group,
-        group_seq=group_seq,
-        rate=rate,
-        orig_size=orig_size,
-        iifindex=iifindex,
-        oifindex=oifindex,
-        group_refcount=group_refcount,
-        sender_portid=sender_portid,
-        nsid=nsid,
-        out_tc=out_tc,
-        proto=proto,
-        tunnel=tunnel_from_buffer(buf, offset + _Packet.tunnel.offset, Tunnel) if fields & 256 else None,  # FIELD_TUNNEL
-        seq_lost=seq_lost,
-    )
+    _setattr(r, "__dict__", {
+        "fields": fields,
+        "timestamp_ns": timestamp_ns,
+        "latency_ns": latency_ns,
+        "out_tc_occ": out_tc_occ,
+        "data": _string_at(data, data_len) if data else b"",
+        "user_cookie": _string_at(user_cookie, user_cookie_len) if user_cookie else b"",
+        "kind": kind,
+        "flags": flags,
+        "group": group,
+        "group_seq": group_seq,
+        "rate": rate,
+        "orig_size": orig_size,
+        "iifindex": iifindex,
+        "oifindex": oifindex,
+        "group_refcount": group_refcount,
+        "sender_portid": sender_portid,
+        "nsid": nsid,
+        "out_tc": out_tc,
+        "proto": proto,
+        "tunnel": tunnel_from_buffer(buf, offset + _Packet.tunnel.offset, Tunnel) if fields & 256 else None,  # FIELD_TUNNEL
+        "seq_lost": seq_lost,
+    })
     return r
 
 
@@ -688,21 +691,21 @@ def stats_from_buffer(buf: Any, offset: int, cls: Type[_R]) -> _R:
         joined,
     ) = _STATS_LAYOUT.unpack_from(buf, offset)
     r: _R = _new(cls)
-    r.__dict__.update(
-        delivered=delivered,
-        kernel_drops=kernel_drops,
-        seq_gaps=seq_gaps,
-        truncated=truncated,
-        decode_errors=decode_errors,
-        enobufs=enobufs,
-        rejected_userspace=rejected_userspace,
-        config_events=config_events,
-        family_removed=family_removed,
-        resubscribed=resubscribed,
-        rcvbuf=rcvbuf,
-        groups_tracked=groups_tracked,
-        joined=joined,
-    )
+    _setattr(r, "__dict__", {
+        "delivered": delivered,
+        "kernel_drops": kernel_drops,
+        "seq_gaps": seq_gaps,
+        "truncated": truncated,
+        "decode_errors": decode_errors,
+        "enobufs": enobufs,
+        "rejected_userspace": rejected_userspace,
+        "config_events": config_events,
+        "family_removed": family_removed,
+        "resubscribed": resubscribed,
+        "rcvbuf": rcvbuf,
+        "groups_tracked": groups_tracked,
+        "joined": joined,
+    })
     return r
 
 
@@ -737,11 +740,11 @@ def group_info_from_buffer(buf: Any, offset: int, cls: Type[_R]) -> _R:
         group, refcount, next_seq,
     ) = _GROUP_INFO_LAYOUT.unpack_from(buf, offset)
     r: _R = _new(cls)
-    r.__dict__.update(
-        group=group,
-        refcount=refcount,
-        next_seq=next_seq,
-    )
+    _setattr(r, "__dict__", {
+        "group": group,
+        "refcount": refcount,
+        "next_seq": next_seq,
+    })
     return r
 
 
@@ -783,13 +786,13 @@ def group_stats_from_buffer(buf: Any, offset: int, cls: Type[_R]) -> _R:
         delivered, seq_lost, nsid, group, last_seq,
     ) = _GROUP_STATS_LAYOUT.unpack_from(buf, offset)
     r: _R = _new(cls)
-    r.__dict__.update(
-        delivered=delivered,
-        seq_lost=seq_lost,
-        nsid=nsid,
-        group=group,
-        last_seq=last_seq,
-    )
+    _setattr(r, "__dict__", {
+        "delivered": delivered,
+        "seq_lost": seq_lost,
+        "nsid": nsid,
+        "group": group,
+        "last_seq": last_seq,
+    })
     return r
 
 
