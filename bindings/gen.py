@@ -19,6 +19,7 @@ import difflib
 import os
 import re
 import sys
+import textwrap
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HEADER = os.path.join(ROOT, "include", "psample.h")
@@ -192,8 +193,9 @@ def python(constants, structs):
            'import ctypes',
            'import enum',
            'import ipaddress',
+           'import struct',
            'from dataclasses import dataclass',
-           'from typing import Any, Callable, Optional, TypeVar',
+           'from typing import Any, Optional, Sequence, Tuple, Type, TypeVar',
            '',
            '_R = TypeVar("_R")',
            '']
@@ -243,10 +245,38 @@ def python(constants, structs):
             out.append(f'        ("{f.name}", {t}),')
         out.append("    ]")
 
-    out += ["", "", "def _copy(ptr: Any, n: int) -> bytes:", '    return ctypes.string_at(ptr, n) if ptr else b""']
+    # The records are read with one struct.unpack_from per record, in a format built at import
+    # time from the ctypes offsets and sizes (so it cannot drift from the layout), and made without
+    # their dataclass __init__ (a frozen one calls object.__setattr__ per field): the receive
+    # path's cost per sample. Presence tests use plain int masks: an IntFlag operand would build
+    # an enum member per test. The records stay frozen dataclasses (eq, repr, hash, immutability).
+    out += ["", "", "def _layout(c_struct: Any, fields: Sequence[Tuple[str, str]]) -> struct.Struct:",
+            '    """The struct.Struct that reads `fields` of `c_struct` in one call: (name, "u" unsigned,',
+            '    "i" signed or "s" bytes) in offset order, the gaps skipped. Checked against ctypes."""',
+            '    fmt, at = "=", 0',
+            "    for name, sign in fields:",
+            "        field = getattr(c_struct, name)",
+            "        if field.offset < at:",
+            '            raise AssertionError(f"{c_struct.__name__}.{name}: fields out of offset order")',
+            '        code = f"{field.size}s" if sign == "s" else {1: "B", 2: "H", 4: "I", 8: "Q"}[field.size]',
+            '        fmt += "x" * (field.offset - at) + (code.lower() if sign == "i" else code)',
+            "        at = field.offset + field.size",
+            "    layout = struct.Struct(fmt)",
+            "    if layout.size != at:",
+            '        raise AssertionError(f"{c_struct.__name__}: {fmt} is {layout.size} bytes, not {at}")',
+            "    return layout",
+            "",
+            "",
+            "# A record is object.__new__ and its attribute dict set whole (one call, a dict display):",
+            "# object.__setattr__ also passes a frozen dataclass.",
+            "_new: Any = object.__new__",
+            "_setattr = object.__setattr__",
+            "_string_at = ctypes.string_at"]
+    signed = {"int32_t"}
     for struct in RECORDS:
         name, _presence, _godoc, pydoc = RECORDS[struct]
         kept = record_fields(struct, structs[struct])
+        ctype = CTYPES_NAMES[struct]
         out += ["", "", "@dataclass(frozen=True)", f"class {name}:", f'    """{pydoc}"""', ""]
         types = {"int": "int", "bytes": "bytes", "addr4": "Optional[ipaddress.IPv4Address]",
                  "addr6": "Optional[ipaddress.IPv6Address]"}
@@ -254,24 +284,57 @@ def python(constants, structs):
             out += py_comment(f.comment, "    ")
             t = f"Optional[{RECORDS[extra[0]][0]}]" if kind == "record" else types[kind]
             out.append(f"    {f.name}: {t}")
-        fn = re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
-        out += ["", "", f"def {fn}_from_c(c: {CTYPES_NAMES[struct]}, cls: Callable[..., _R]) -> _R:",
-                f'    """Copies a struct {struct} into a `cls` ({name} or a subclass)."""', "    return cls("]
+        # What the unpack reads, in the struct's (offset) order: ints, pointers and their lengths,
+        # addresses as bytes; nested records are read by their own function, when present.
+        read = {}
         for kind, f, extra in kept:
             if kind == "int":
-                v = f"c.{f.name}"
+                read[f.name] = "i" if f.base in signed else "u"
             elif kind == "bytes":
-                v = f"_copy(c.{f.name}, c.{extra})"
+                read[f.name], read[extra] = "u", "u"
+            elif kind in ("addr4", "addr6"):
+                read[f.name] = "s"
+        if any(kind in ("addr4", "addr6", "record") for kind, _f, _e in kept):
+            read["fields"] = "u"
+        order = [f.name for f in structs[struct] if f.name in read]
+        clash = {"buf", "offset", "cls", "r"} & set(order)
+        if clash:
+            sys.exit(f"gen.py: {struct} field names {sorted(clash)} clash with the converter's locals")
+        fn = re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+        const = f"_{fn.upper()}_LAYOUT"
+        out += ["", "", f"{const} = _layout({ctype}, ["]
+        out += [f'    ("{n}", "{read[n]}"),' for n in order] + ["])"]
+        out += ["", "", f"def {fn}_from_buffer(buf: Any, offset: int, cls: Type[_R]) -> _R:",
+                f'    """A `cls` ({name} or a subclass) copied from the struct {struct} at `offset` of `buf`',
+                '    (a ctypes object or array)."""']
+        out += ["    ("] + textwrap.wrap(" ".join(n + "," for n in order), 96, initial_indent=" " * 8,
+                                        subsequent_indent=" " * 8)
+        out += [f"    ) = {const}.unpack_from(buf, offset)", "    r: _R = _new(cls)",
+                "    _setattr(r, \"__dict__\", {"]
+        for kind, f, extra in kept:
+            note = ""
+            if kind == "int":
+                v = f.name
+            elif kind == "bytes":
+                v = f'_string_at({f.name}, {extra}) if {f.name} else b""'
             elif kind in ("addr4", "addr6"):
                 need_constant(constants, extra, f"{struct}.{f.name}")
                 cls = "IPv4Address" if kind == "addr4" else "IPv6Address"
-                v = f"ipaddress.{cls}(bytes(c.{f.name})) if c.fields & {extra} else None"
+                mask = dict((c[0], c[1]) for c in constants)[extra]
+                v, note = f"ipaddress.{cls}({f.name}) if fields & {mask} else None", f"  # {extra}"
             else:
                 need_constant(constants, extra[1], f"{struct}.{f.name}")
-                sub = re.sub(r"(?<!^)([A-Z])", r"_\1", RECORDS[extra[0]][0]).lower()
-                v = f"{sub}_from_c(c.{f.name}, {RECORDS[extra[0]][0]}) if c.fields & {extra[1]} else None"
-            out.append(f"        {f.name}={v},")
-        out.append("    )")
+                mask = dict((c[0], c[1]) for c in constants)[extra[1]]
+                sub = RECORDS[extra[0]][0]
+                subfn = re.sub(r"(?<!^)([A-Z])", r"_\1", sub).lower()
+                v = (f"{subfn}_from_buffer(buf, offset + {ctype}.{f.name}.offset, {sub}) "
+                     f"if fields & {mask} else None")
+                note = f"  # {extra[1]}"
+            out.append(f'        "{f.name}": {v},{note}')
+        out += ["    })", "    return r"]
+        out += ["", "", f"def {fn}_from_c(c: {ctype}, cls: Type[_R]) -> _R:",
+                f'    """Copies a struct {struct} into a `cls` ({name} or a subclass)."""',
+                f"    return {fn}_from_buffer(c, 0, cls)"]
     return "\n".join(out).replace("\n\n\n\n", "\n\n\n") + "\n"
 
 

@@ -164,6 +164,10 @@ def _packet(c: _Packet) -> Packet:
     return _abi.packet_from_c(c, Packet)
 
 
+_packet_from_buffer = _abi.packet_from_buffer
+_PACKET_SIZE = ctypes.sizeof(_Packet)
+
+
 class _Handle:
     """What both subscription kinds share: the handle, its receive array, the records received
     but not yet handed out, stats, fileno and close."""
@@ -192,7 +196,8 @@ class _Handle:
                 break
         if rc < 0:
             raise _error(rc)
-        return [_packet(self._buf[i]) for i in range(rc)]
+        # Read from the array at each record's offset: indexing it would build a ctypes object per record.
+        return [_packet_from_buffer(self._buf, i * _PACKET_SIZE, Packet) for i in range(rc)]
 
     def stats(self) -> Stats:
         """The subscription's loss accounting (delivered, kernel_drops, seq_gaps, ...)."""

@@ -9,8 +9,9 @@ from __future__ import annotations
 import ctypes
 import enum
 import ipaddress
+import struct
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Optional, Sequence, Tuple, Type, TypeVar
 
 _R = TypeVar("_R")
 
@@ -400,8 +401,28 @@ class _GroupStats(ctypes.Structure):
     ]
 
 
-def _copy(ptr: Any, n: int) -> bytes:
-    return ctypes.string_at(ptr, n) if ptr else b""
+def _layout(c_struct: Any, fields: Sequence[Tuple[str, str]]) -> struct.Struct:
+    """The struct.Struct that reads `fields` of `c_struct` in one call: (name, "u" unsigned,
+    "i" signed or "s" bytes) in offset order, the gaps skipped. Checked against ctypes."""
+    fmt, at = "=", 0
+    for name, sign in fields:
+        field = getattr(c_struct, name)
+        if field.offset < at:
+            raise AssertionError(f"{c_struct.__name__}.{name}: fields out of offset order")
+        code = f"{field.size}s" if sign == "s" else {1: "B", 2: "H", 4: "I", 8: "Q"}[field.size]
+        fmt += "x" * (field.offset - at) + (code.lower() if sign == "i" else code)
+        at = field.offset + field.size
+    layout = struct.Struct(fmt)
+    if layout.size != at:
+        raise AssertionError(f"{c_struct.__name__}: {fmt} is {layout.size} bytes, not {at}")
+    return layout
+
+
+# A record is object.__new__ and its attribute dict set whole (one call, a dict display):
+# object.__setattr__ also passes a frozen dataclass.
+_new: Any = object.__new__
+_setattr = object.__setattr__
+_string_at = ctypes.string_at
 
 
 @dataclass(frozen=True)
@@ -434,22 +455,52 @@ class Tunnel:
     ttl: int
 
 
-def tunnel_from_c(c: _Tunnel, cls: Callable[..., _R]) -> _R:
+_TUNNEL_LAYOUT = _layout(_Tunnel, [
+    ("id", "u"),
+    ("geneve_opts", "u"),
+    ("erspan_opts", "u"),
+    ("fields", "u"),
+    ("geneve_opts_len", "u"),
+    ("erspan_opts_len", "u"),
+    ("ipv4_src", "s"),
+    ("ipv4_dst", "s"),
+    ("ipv6_src", "s"),
+    ("ipv6_dst", "s"),
+    ("tp_src", "u"),
+    ("tp_dst", "u"),
+    ("tos", "u"),
+    ("ttl", "u"),
+])
+
+
+def tunnel_from_buffer(buf: Any, offset: int, cls: Type[_R]) -> _R:
+    """A `cls` (Tunnel or a subclass) copied from the struct psample_tunnel at `offset` of `buf`
+    (a ctypes object or array)."""
+    (
+        id, geneve_opts, erspan_opts, fields, geneve_opts_len, erspan_opts_len, ipv4_src,
+        ipv4_dst, ipv6_src, ipv6_dst, tp_src, tp_dst, tos, ttl,
+    ) = _TUNNEL_LAYOUT.unpack_from(buf, offset)
+    r: _R = _new(cls)
+    _setattr(r, "__dict__", {
+        "id": id,
+        "geneve_opts": _string_at(geneve_opts, geneve_opts_len) if geneve_opts else b"",
+        "erspan_opts": _string_at(erspan_opts, erspan_opts_len) if erspan_opts else b"",
+        "fields": fields,
+        "ipv4_src": ipaddress.IPv4Address(ipv4_src) if fields & 2 else None,  # TUNNEL_FIELD_IPV4_SRC
+        "ipv4_dst": ipaddress.IPv4Address(ipv4_dst) if fields & 4 else None,  # TUNNEL_FIELD_IPV4_DST
+        "ipv6_src": ipaddress.IPv6Address(ipv6_src) if fields & 4096 else None,  # TUNNEL_FIELD_IPV6_SRC
+        "ipv6_dst": ipaddress.IPv6Address(ipv6_dst) if fields & 8192 else None,  # TUNNEL_FIELD_IPV6_DST
+        "tp_src": tp_src,
+        "tp_dst": tp_dst,
+        "tos": tos,
+        "ttl": ttl,
+    })
+    return r
+
+
+def tunnel_from_c(c: _Tunnel, cls: Type[_R]) -> _R:
     """Copies a struct psample_tunnel into a `cls` (Tunnel or a subclass)."""
-    return cls(
-        id=c.id,
-        geneve_opts=_copy(c.geneve_opts, c.geneve_opts_len),
-        erspan_opts=_copy(c.erspan_opts, c.erspan_opts_len),
-        fields=c.fields,
-        ipv4_src=ipaddress.IPv4Address(bytes(c.ipv4_src)) if c.fields & TUNNEL_FIELD_IPV4_SRC else None,
-        ipv4_dst=ipaddress.IPv4Address(bytes(c.ipv4_dst)) if c.fields & TUNNEL_FIELD_IPV4_DST else None,
-        ipv6_src=ipaddress.IPv6Address(bytes(c.ipv6_src)) if c.fields & TUNNEL_FIELD_IPV6_SRC else None,
-        ipv6_dst=ipaddress.IPv6Address(bytes(c.ipv6_dst)) if c.fields & TUNNEL_FIELD_IPV6_DST else None,
-        tp_src=c.tp_src,
-        tp_dst=c.tp_dst,
-        tos=c.tos,
-        ttl=c.ttl,
-    )
+    return tunnel_from_buffer(c, 0, cls)
 
 
 @dataclass(frozen=True)
@@ -511,31 +562,70 @@ class Packet:
     seq_lost: int
 
 
-def packet_from_c(c: _Packet, cls: Callable[..., _R]) -> _R:
+_PACKET_LAYOUT = _layout(_Packet, [
+    ("fields", "u"),
+    ("timestamp_ns", "u"),
+    ("latency_ns", "u"),
+    ("out_tc_occ", "u"),
+    ("data", "u"),
+    ("user_cookie", "u"),
+    ("kind", "u"),
+    ("flags", "u"),
+    ("group", "u"),
+    ("group_seq", "u"),
+    ("rate", "u"),
+    ("orig_size", "u"),
+    ("data_len", "u"),
+    ("iifindex", "u"),
+    ("oifindex", "u"),
+    ("user_cookie_len", "u"),
+    ("group_refcount", "u"),
+    ("sender_portid", "u"),
+    ("nsid", "i"),
+    ("out_tc", "u"),
+    ("proto", "u"),
+    ("seq_lost", "u"),
+])
+
+
+def packet_from_buffer(buf: Any, offset: int, cls: Type[_R]) -> _R:
+    """A `cls` (Packet or a subclass) copied from the struct psample_packet at `offset` of `buf`
+    (a ctypes object or array)."""
+    (
+        fields, timestamp_ns, latency_ns, out_tc_occ, data, user_cookie, kind, flags, group,
+        group_seq, rate, orig_size, data_len, iifindex, oifindex, user_cookie_len,
+        group_refcount, sender_portid, nsid, out_tc, proto, seq_lost,
+    ) = _PACKET_LAYOUT.unpack_from(buf, offset)
+    r: _R = _new(cls)
+    _setattr(r, "__dict__", {
+        "fields": fields,
+        "timestamp_ns": timestamp_ns,
+        "latency_ns": latency_ns,
+        "out_tc_occ": out_tc_occ,
+        "data": _string_at(data, data_len) if data else b"",
+        "user_cookie": _string_at(user_cookie, user_cookie_len) if user_cookie else b"",
+        "kind": kind,
+        "flags": flags,
+        "group": group,
+        "group_seq": group_seq,
+        "rate": rate,
+        "orig_size": orig_size,
+        "iifindex": iifindex,
+        "oifindex": oifindex,
+        "group_refcount": group_refcount,
+        "sender_portid": sender_portid,
+        "nsid": nsid,
+        "out_tc": out_tc,
+        "proto": proto,
+        "tunnel": tunnel_from_buffer(buf, offset + _Packet.tunnel.offset, Tunnel) if fields & 256 else None,  # FIELD_TUNNEL
+        "seq_lost": seq_lost,
+    })
+    return r
+
+
+def packet_from_c(c: _Packet, cls: Type[_R]) -> _R:
     """Copies a struct psample_packet into a `cls` (Packet or a subclass)."""
-    return cls(
-        fields=c.fields,
-        timestamp_ns=c.timestamp_ns,
-        latency_ns=c.latency_ns,
-        out_tc_occ=c.out_tc_occ,
-        data=_copy(c.data, c.data_len),
-        user_cookie=_copy(c.user_cookie, c.user_cookie_len),
-        kind=c.kind,
-        flags=c.flags,
-        group=c.group,
-        group_seq=c.group_seq,
-        rate=c.rate,
-        orig_size=c.orig_size,
-        iifindex=c.iifindex,
-        oifindex=c.oifindex,
-        group_refcount=c.group_refcount,
-        sender_portid=c.sender_portid,
-        nsid=c.nsid,
-        out_tc=c.out_tc,
-        proto=c.proto,
-        tunnel=tunnel_from_c(c.tunnel, Tunnel) if c.fields & FIELD_TUNNEL else None,
-        seq_lost=c.seq_lost,
-    )
+    return packet_from_buffer(c, 0, cls)
 
 
 @dataclass(frozen=True)
@@ -575,23 +665,53 @@ class Stats:
     joined: int
 
 
-def stats_from_c(c: _Stats, cls: Callable[..., _R]) -> _R:
+_STATS_LAYOUT = _layout(_Stats, [
+    ("delivered", "u"),
+    ("kernel_drops", "u"),
+    ("seq_gaps", "u"),
+    ("truncated", "u"),
+    ("decode_errors", "u"),
+    ("enobufs", "u"),
+    ("rejected_userspace", "u"),
+    ("config_events", "u"),
+    ("family_removed", "u"),
+    ("resubscribed", "u"),
+    ("rcvbuf", "u"),
+    ("groups_tracked", "u"),
+    ("joined", "u"),
+])
+
+
+def stats_from_buffer(buf: Any, offset: int, cls: Type[_R]) -> _R:
+    """A `cls` (Stats or a subclass) copied from the struct psample_stats at `offset` of `buf`
+    (a ctypes object or array)."""
+    (
+        delivered, kernel_drops, seq_gaps, truncated, decode_errors, enobufs,
+        rejected_userspace, config_events, family_removed, resubscribed, rcvbuf, groups_tracked,
+        joined,
+    ) = _STATS_LAYOUT.unpack_from(buf, offset)
+    r: _R = _new(cls)
+    _setattr(r, "__dict__", {
+        "delivered": delivered,
+        "kernel_drops": kernel_drops,
+        "seq_gaps": seq_gaps,
+        "truncated": truncated,
+        "decode_errors": decode_errors,
+        "enobufs": enobufs,
+        "rejected_userspace": rejected_userspace,
+        "config_events": config_events,
+        "family_removed": family_removed,
+        "resubscribed": resubscribed,
+        "rcvbuf": rcvbuf,
+        "groups_tracked": groups_tracked,
+        "joined": joined,
+    })
+    return r
+
+
+def stats_from_c(c: _Stats, cls: Type[_R]) -> _R:
     """Copies a struct psample_stats into a `cls` (Stats or a subclass)."""
-    return cls(
-        delivered=c.delivered,
-        kernel_drops=c.kernel_drops,
-        seq_gaps=c.seq_gaps,
-        truncated=c.truncated,
-        decode_errors=c.decode_errors,
-        enobufs=c.enobufs,
-        rejected_userspace=c.rejected_userspace,
-        config_events=c.config_events,
-        family_removed=c.family_removed,
-        resubscribed=c.resubscribed,
-        rcvbuf=c.rcvbuf,
-        groups_tracked=c.groups_tracked,
-        joined=c.joined,
-    )
+    return stats_from_buffer(c, 0, cls)
 
 
 @dataclass(frozen=True)
@@ -606,13 +726,31 @@ class GroupInfo:
     next_seq: int
 
 
-def group_info_from_c(c: _GroupInfo, cls: Callable[..., _R]) -> _R:
+_GROUP_INFO_LAYOUT = _layout(_GroupInfo, [
+    ("group", "u"),
+    ("refcount", "u"),
+    ("next_seq", "u"),
+])
+
+
+def group_info_from_buffer(buf: Any, offset: int, cls: Type[_R]) -> _R:
+    """A `cls` (GroupInfo or a subclass) copied from the struct psample_group_info at `offset` of `buf`
+    (a ctypes object or array)."""
+    (
+        group, refcount, next_seq,
+    ) = _GROUP_INFO_LAYOUT.unpack_from(buf, offset)
+    r: _R = _new(cls)
+    _setattr(r, "__dict__", {
+        "group": group,
+        "refcount": refcount,
+        "next_seq": next_seq,
+    })
+    return r
+
+
+def group_info_from_c(c: _GroupInfo, cls: Type[_R]) -> _R:
     """Copies a struct psample_group_info into a `cls` (GroupInfo or a subclass)."""
-    return cls(
-        group=c.group,
-        refcount=c.refcount,
-        next_seq=c.next_seq,
-    )
+    return group_info_from_buffer(c, 0, cls)
 
 
 @dataclass(frozen=True)
@@ -632,12 +770,32 @@ class GroupStats:
     last_seq: int
 
 
-def group_stats_from_c(c: _GroupStats, cls: Callable[..., _R]) -> _R:
+_GROUP_STATS_LAYOUT = _layout(_GroupStats, [
+    ("delivered", "u"),
+    ("seq_lost", "u"),
+    ("nsid", "i"),
+    ("group", "u"),
+    ("last_seq", "u"),
+])
+
+
+def group_stats_from_buffer(buf: Any, offset: int, cls: Type[_R]) -> _R:
+    """A `cls` (GroupStats or a subclass) copied from the struct psample_group_stats at `offset` of `buf`
+    (a ctypes object or array)."""
+    (
+        delivered, seq_lost, nsid, group, last_seq,
+    ) = _GROUP_STATS_LAYOUT.unpack_from(buf, offset)
+    r: _R = _new(cls)
+    _setattr(r, "__dict__", {
+        "delivered": delivered,
+        "seq_lost": seq_lost,
+        "nsid": nsid,
+        "group": group,
+        "last_seq": last_seq,
+    })
+    return r
+
+
+def group_stats_from_c(c: _GroupStats, cls: Type[_R]) -> _R:
     """Copies a struct psample_group_stats into a `cls` (GroupStats or a subclass)."""
-    return cls(
-        delivered=c.delivered,
-        seq_lost=c.seq_lost,
-        nsid=c.nsid,
-        group=c.group,
-        last_seq=c.last_seq,
-    )
+    return group_stats_from_buffer(c, 0, cls)
