@@ -13,10 +13,9 @@
  *   -g GROUP   the library's kernel group filter (opts.groups = { GROUP }): only that group's
  *              samples reach the socket
  *
- * The family is resolved as bench/recv_baseline.c does (bench/genl.h). Same stop rule and
- * "ready" / "result" lines as bench/bench.h (its own copy: the result line differs): after
- * SIGUSR1 (the sender finished), the first 1 s tick that saw no new sample ends the run; 600 s
- * at most. The result line adds lat_n, p50_ns,
+ * The family is resolved as bench/recv_baseline.c does (bench/genl.h); the stop rule and CPU
+ * accounting are bench/bench.h's: after SIGUSR1 (the sender finished), the first 1 s tick that
+ * saw no new sample ends the run; 600 s at most. The result line adds lat_n, p50_ns,
  * p99_ns, max_ns. Latencies go into a static array (no allocation per sample); at most
  * MAX_SAMPLES are kept, the rest only counted. */
 #ifndef _GNU_SOURCE
@@ -40,9 +39,9 @@
 
 #include "psample.h"
 
+#include "bench.h"
 #include "genl.h"
 
-#define MAX_SECONDS 600
 #define MAX_SAMPLES (1u << 20)
 #define BATCH 16
 #define SLOT (68 * 1024)
@@ -54,58 +53,15 @@
 #define SOL_NETLINK 270
 #endif
 
-static volatile sig_atomic_t sender_done, stop;
-static volatile uint64_t received;
-static uint64_t last_tick_received;
-static int ticks;
 static uint64_t latency[MAX_SAMPLES];
 static uint64_t lat_n;
 static uint64_t bytes, seq_xor, other_group, no_timestamp;
-
-static void on_usr1(int sig)
-{
-    (void)sig;
-    sender_done = 1;
-}
-
-static void on_alarm(int sig)
-{
-    (void)sig;
-    uint64_t now = received;
-    if ((sender_done && now == last_tick_received) || ++ticks >= MAX_SECONDS)
-        stop = 1;
-    last_tick_received = now;
-}
-
-static void signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: a blocked receive returns EINTR */
-    sa.sa_handler = on_usr1;
-    sigaction(SIGUSR1, &sa, NULL);
-    sa.sa_handler = on_alarm;
-    sigaction(SIGALRM, &sa, NULL);
-    struct itimerval it = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
-    setitimer(ITIMER_REAL, &it, NULL);
-}
 
 static uint64_t clock_ns(clockid_t clock)
 {
     struct timespec ts;
     clock_gettime(clock, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t cpu_ns(uint64_t *user)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    uint64_t u = (uint64_t)ru.ru_utime.tv_sec * 1000000000u + (uint64_t)ru.ru_utime.tv_usec * 1000u;
-    uint64_t s = (uint64_t)ru.ru_stime.tv_sec * 1000000000u + (uint64_t)ru.ru_stime.tv_usec * 1000u;
-    *user = u;
-    return u + s;
 }
 
 /* One sample: the same touch as bench.h, and its latency against `now`. */
@@ -280,7 +236,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: recv_latency block|poll|baseline [-g GROUP]\n");
         return 2;
     }
-    signals();
+    bench_signals();
     uint64_t calls = 0, user0, user1, cpu0 = cpu_ns(&user0), wall0 = clock_ns(CLOCK_MONOTONIC);
     long long drops, seq_gaps = -1, enobufs = 0, rcvbuf = 0;
     if (strcmp(mode, "baseline") == 0 && !group) {
