@@ -1,4 +1,5 @@
-/* Shared parts of the two benchmark receivers (bench/recv_psample.c, bench/recv_baseline.c):
+/* Shared parts of the benchmark receivers (bench/recv_psample.c, bench/recv_baseline.c, and
+ * for its stop rule and CPU accounting bench/recv_latency.c):
  * the same stop rule, the same CPU accounting, the same per-sample work and the same output
  * line, so only the receive path differs between them. */
 #ifndef PSAMPLE_BENCH_H
