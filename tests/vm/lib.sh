@@ -13,6 +13,8 @@ run_case() { # name, then the command
     if [ -n "${ONLY:-}" ] && ! [[ $name =~ $ONLY ]]; then return 0; fi
     local t0=$SECONDS rc
     echo "=== $name ($(uname -r))"
+    # shellcheck disable=SC2034 # the suites' check() sets it, their cases return it
+    bad=0 # a case starts clean, also when it runs in this shell
     "$@"
     rc=$?
     if [ "$rc" -eq 0 ]; then

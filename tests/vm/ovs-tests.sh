@@ -103,7 +103,8 @@ for i, o in enumerate(objs):
 EOF
     check "--stats: delivered=5 seq_gaps=0 (OVS sends seq 0)" grep -q '^psample: delivered=5 kernel_drops=0 seq_gaps=0 ' "$w/e1"
     check "text: 5 lines" [ "$(wc -l <"$w/text")" -eq 5 ]
-    local re="^group $GROUP in-ifindex $in_ifindex origsize $FRAME_LEN sample-rate $ALWAYS seq 0 timestamp $TS_RE protocol 0x88b5 \$"
+    # The original's %d: UINT32_MAX prints as -1.
+    local re="^group $GROUP in-ifindex $in_ifindex origsize $FRAME_LEN sample-rate $((ALWAYS - 4294967296)) seq 0 timestamp $TS_RE protocol 0x88b5 \$"
     check "text: every line exactly the original's format, no out-ifindex" [ "$(grep -cE "$re" "$w/text")" -eq 5 ]
 
     add_flow --psample "$GROUP" "$COOKIE" --probability "$FIFTH" || return 1
