@@ -65,7 +65,7 @@ TOOL     := $(BUILDDIR)/tools/psample
 SFLOW    := $(BUILDDIR)/tools/psample-sflow
 EXAMPLES := $(BUILDDIR)/examples/psample-dump $(BUILDDIR)/examples/raii
 
-.PHONY: all lib tool sflow examples install uninstall clean FORCE abi-check abi-bless
+.PHONY: all lib tool sflow examples install uninstall clean FORCE abi-check abi-bless version-check
 
 all: lib tool sflow examples
 
@@ -184,7 +184,17 @@ $(ABI_DUMP): $(LIB_SO) $(ABI_SUPPR)
 	@mkdir -p $(@D)
 	$(ABIDW) $(ABIDW_FLAGS) --out-file $@ $(LIB_SO)
 
-abi-check: $(ABI_DUMP)
+# The newest node of the version script names the release (libbpf's Makefile checks the same):
+# PSAMPLE_0.3 goes with version 0.3.x in Cargo.toml. tests/abi.rs checks it too.
+MAP_NEWEST := $(shell sed -n 's/^\(PSAMPLE_[0-9][0-9]*\.[0-9][0-9]*\)[[:space:]]*{.*/\1/p' $(VERSION_SCRIPT) | tail -n 1)
+MAP_WANTED := PSAMPLE_$(word 1,$(subst ., ,$(VERSION))).$(word 2,$(subst ., ,$(VERSION)))
+version-check:
+	@if [ "$(MAP_NEWEST)" != "$(MAP_WANTED)" ]; then \
+		echo "version-check: $(VERSION_SCRIPT)'s newest version node is '$(MAP_NEWEST)' but Cargo.toml's version is $(VERSION) (wants $(MAP_WANTED)): set the two together (abi/README.md)" >&2; \
+		exit 1; \
+	fi; echo "version-check: $(MAP_NEWEST) is version $(VERSION)"
+
+abi-check: version-check $(ABI_DUMP)
 	@rc=0; $(ABIDIFF) --suppressions $(ABI_SUPPR) $(ABI_BASELINE) $(ABI_DUMP) || rc=$$?; \
 	if [ $$rc -ne 0 ]; then \
 		echo "abi-check: the library's ABI differs from $(ABI_BASELINE) (abidiff exit $$rc, report above)." >&2; \
@@ -256,7 +266,7 @@ bench-quick: deps
 SHELL_SCRIPTS = $(shell git ls-files -z | xargs -0 awk 'FNR == 1 && (FILENAME ~ /\.sh$$/ || /^\#!.*[\/ ](ba|da)?sh( |$$)/) { print FILENAME } { nextfile }')
 GO_ENV = PKG_CONFIG_PATH=$(abspath $(BUILDDIR))/lint GOPROXY=off GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" \
 	CGO_ENABLED=1 GOCACHE=$(abspath $(TARGET_DIR))/go-cache/lint-$$(sha256sum $(CURDIR)/include/psample.h | cut -c1-16)
-lint:
+lint: version-check
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy --all-targets --features capi -- -D warnings

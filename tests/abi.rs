@@ -115,6 +115,51 @@ fn no_mangle_functions(dir: &Path) -> Vec<String> {
     names
 }
 
+/// `MAJOR.MINOR` of the version node `PSAMPLE_MAJOR.MINOR`.
+fn node_version(node: &str) -> Option<(u32, u32)> {
+    let (major, minor) = node.strip_prefix("PSAMPLE_")?.split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
+/// The `version = "..."` of Cargo.toml's `[package]` section, and its `MAJOR.MINOR`.
+fn cargo_toml_version() -> (String, (u32, u32)) {
+    let manifest = fs::read_to_string(format!("{ROOT}/Cargo.toml")).unwrap();
+    let line = manifest.lines().find(|l| l.starts_with("version = ")).expect("Cargo.toml has a version line");
+    let version = line.trim_start_matches("version = ").trim_matches('"').to_string();
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or_else(|_| panic!("version {version}")));
+    let major_minor = (parts.next().unwrap(), parts.next().unwrap());
+    (version, major_minor)
+}
+
+/// The newest version node names the release: a release that adds functions bumps the minor
+/// version and adds the node `PSAMPLE_MAJOR.MINOR` together (libbpf's Makefile checks the same),
+/// so `#if PSAMPLE_VERSION_MINOR >= N` and `pkg-config --atleast-version` find the functions of
+/// node N. A version bumped without its node, or a node added without the bump, fails here.
+#[test]
+fn newest_version_node_is_the_crate_version() {
+    let script = fs::read_to_string(format!("{ROOT}/abi/libpsample.map")).unwrap();
+    let nodes = version_nodes(&script);
+    let newest = &nodes.last().expect("the version script has nodes").0;
+    let node = node_version(newest).unwrap_or_else(|| panic!("node {newest} is not PSAMPLE_MAJOR.MINOR"));
+    let (version, manifest) = cargo_toml_version();
+    assert_eq!(VERSION, version, "this test was built from another Cargo.toml version: rebuild it");
+    assert_eq!(
+        node, manifest,
+        "abi/libpsample.map's newest version node is {newest} but Cargo.toml's version is {version}, whose node \
+         would be PSAMPLE_{}.{}: a release sets its version in Cargo.toml and adds its node to the map together \
+         (abi/README.md)",
+        manifest.0, manifest.1,
+    );
+}
+
+#[test]
+fn node_versions_parse() {
+    assert_eq!(node_version("PSAMPLE_0.3"), Some((0, 3)));
+    assert_eq!(node_version("PSAMPLE_1.12"), Some((1, 12)));
+    assert_eq!(node_version("PSAMPLE_0"), None);
+    assert_eq!(node_version("LIBBPF_0.3"), None);
+}
+
 #[test]
 fn version_script_parser() {
     let nodes = version_nodes(
