@@ -5,6 +5,7 @@
 use std::ffi::c_int;
 use std::mem::size_of;
 
+use super::plain::NoPadding;
 use super::types::PSAMPLE_MAX_STRUCT_SIZE;
 use crate::error::Errno;
 
@@ -93,12 +94,13 @@ pub unsafe fn in_bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8]> {
 /// zero). `size` must pass [`struct_size`] with `v1`; bytes past `T` must be zero (the caller was
 /// built against a newer header and set a field this library does not know).
 ///
+/// `T` is [`NoPadding`]: any bytes the caller wrote, and all-zero, make a valid `T`.
+///
 /// # Safety
-/// `ptr` must be valid for reads of `size` bytes. `T` must be a plain C struct of integers and
-/// pointers, valid when all-zero.
-pub unsafe fn read_extensible<T: Copy>(ptr: *const u8, size: usize, v1: usize) -> Result<T> {
+/// `ptr` must be valid for reads of `size` bytes.
+pub unsafe fn read_extensible<T: NoPadding>(ptr: *const u8, size: usize, v1: usize) -> Result<T> {
     let size = struct_size(size, v1)?;
-    // SAFETY: `T` is valid when all-zero (caller contract).
+    // SAFETY: all-zero is a valid `T` (`NoPadding`'s promise).
     let mut value: T = unsafe { std::mem::zeroed() };
     let known = size.min(size_of::<T>());
     // SAFETY: `ptr` is readable for `size >= known` bytes (caller contract); `value` is a local of
@@ -114,14 +116,16 @@ pub unsafe fn read_extensible<T: Copy>(ptr: *const u8, size: usize, v1: usize) -
 
 /// Writes a struct to a caller's `size`-byte buffer: the first `min(size, sizeof T)` bytes of
 /// `value`, then zeroes up to `size`, so a caller built against a newer header reads zero (its
-/// "absent") in the fields this library does not know.
+/// "absent") in the fields this library does not know. `T` is [`NoPadding`], so every byte copied
+/// is initialised.
 ///
 /// # Safety
 /// `dst` must be valid for writes of `size` bytes.
-pub unsafe fn write_extensible<T>(value: &T, dst: *mut u8, size: usize) {
+pub unsafe fn write_extensible<T: NoPadding>(value: &T, dst: *mut u8, size: usize) {
     let n = size.min(size_of::<T>());
-    // SAFETY: `value` is readable for size_of::<T>() >= n bytes and `dst` writable for size >= n
-    // bytes (caller contract); a Rust local and the caller's buffer do not overlap.
+    // SAFETY: `value` is readable for size_of::<T>() >= n bytes, all of them initialised (no
+    // padding: `NoPadding`), and `dst` writable for size >= n bytes (caller contract); a Rust
+    // value and the caller's buffer do not overlap.
     unsafe { std::ptr::copy_nonoverlapping((value as *const T).cast::<u8>(), dst, n) };
     // SAFETY: bytes n..size are inside the caller's `size` writable bytes.
     unsafe { std::ptr::write_bytes(dst.add(n), 0, size - n) };

@@ -5,6 +5,7 @@
 
 mod args;
 mod convert;
+mod plain;
 pub mod types;
 
 use std::cell::UnsafeCell;
@@ -76,8 +77,8 @@ unsafe fn read_opts_struct(opts: *const psample_opts) -> Result<Option<psample_o
     }
     // SAFETY: non-null; `size` is the struct's first field, present in every version.
     let size = unsafe { std::ptr::read_unaligned(opts.cast::<usize>()) };
-    // SAFETY: the caller promises `size` readable bytes at `opts`; psample_opts is integers and
-    // pointers, valid when all-zero.
+    // SAFETY: the caller promises `size` readable bytes at `opts` (psample_opts is `NoPadding`:
+    // any bytes make a valid one).
     unsafe { read_extensible(opts.cast(), size, PSAMPLE_OPTS_SIZE_V1) }.map(Some)
 }
 

@@ -6,6 +6,7 @@
 
 use std::os::raw::c_int;
 
+use super::plain::no_padding;
 use crate::options;
 use crate::uapi::{attr, tunnel_attr};
 
@@ -363,6 +364,71 @@ pub struct psample_group_info {
     pub reserved: u32,
 }
 
+// No padding anywhere: the library copies these structs to and from callers byte for byte
+// (`read_extensible`, `write_extensible`), which must never copy an uninitialised byte out. A new
+// field goes into its struct's list; a padded layout fails to compile here.
+no_padding!(psample_opts { size, flags, rcvbuf, groups, n_groups, netns_fd, batch, reserved });
+no_padding!(psample_tunnel {
+    id,
+    geneve_opts,
+    erspan_opts,
+    fields,
+    geneve_opts_len,
+    erspan_opts_len,
+    ipv4_src,
+    ipv4_dst,
+    ipv6_src,
+    ipv6_dst,
+    tp_src,
+    tp_dst,
+    tos,
+    ttl,
+    reserved,
+});
+no_padding!(psample_packet {
+    fields,
+    timestamp_ns,
+    latency_ns,
+    out_tc_occ,
+    data,
+    user_cookie,
+    kind,
+    flags,
+    group,
+    group_seq,
+    rate,
+    orig_size,
+    data_len,
+    iifindex,
+    oifindex,
+    user_cookie_len,
+    group_refcount,
+    sender_portid,
+    nsid,
+    out_tc,
+    proto,
+    tunnel,
+    seq_lost,
+});
+no_padding!(psample_stats {
+    size,
+    delivered,
+    kernel_drops,
+    seq_gaps,
+    truncated,
+    decode_errors,
+    enobufs,
+    rejected_userspace,
+    config_events,
+    family_removed,
+    resubscribed,
+    rcvbuf,
+    groups_tracked,
+    joined,
+});
+no_padding!(psample_group_stats { delivered, seq_lost, nsid, group, last_seq, reserved });
+no_padding!(psample_group_info { group, refcount, next_seq, reserved });
+
 // The first version ends with `tunnel`; fields appended after it keep the struct a multiple of 8.
 const _: () = assert!(
     std::mem::offset_of!(psample_packet, tunnel) + std::mem::size_of::<psample_tunnel>() == PSAMPLE_PACKET_SIZE_V1
@@ -374,8 +440,6 @@ const _: () = assert!(std::mem::size_of::<psample_group_stats>() == PSAMPLE_GROU
 const _: () =
     assert!(std::mem::offset_of!(psample_stats, groups_tracked) + std::mem::size_of::<u32>() == PSAMPLE_STATS_SIZE_V1);
 const _: () = assert!(std::mem::size_of::<psample_stats>() >= PSAMPLE_STATS_SIZE_V1);
-// No padding the library would copy out uninitialised: every field ends where the next begins.
-const _: () = assert!(std::mem::size_of::<psample_stats>() == std::mem::offset_of!(psample_stats, joined) + 8);
 const _: () = assert!(std::mem::size_of::<psample_opts>() == 40);
 const _: () = assert!(std::mem::size_of::<psample_group_info>() == PSAMPLE_GROUP_INFO_SIZE_V1);
 const _: () = assert!(std::mem::size_of::<psample_tunnel>() == 88);
