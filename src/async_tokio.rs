@@ -35,6 +35,7 @@ use crate::subscription::Subscription;
 /// }
 /// # }
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub struct AsyncSubscription {
     fd: AsyncFd<Subscription>,
     /// Samples of the last read not handed out yet.

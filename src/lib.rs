@@ -24,6 +24,8 @@
 //! `libpsample.so` (the `psample_*` symbols, in a hidden module that is not part of the Rust API)
 //! and generates `psample.h` with cbindgen. Rust users need neither cbindgen nor `capi`.
 #![warn(missing_docs)]
+// docs.rs (`--cfg docsrs`, nightly) shows which feature each gated item needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // Some crate items exist for the C API only. Without `capi` they look unused; the lint also runs
 // with `capi` (every item of the plain build is in that one too), which still reports real ones.
 #![cfg_attr(not(feature = "capi"), allow(unused_imports, dead_code))]
@@ -68,6 +70,7 @@ pub use subscription::{list_groups, Remote, Subscription};
 pub use uapi::{attr, tunnel_attr};
 
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use async_tokio::AsyncSubscription;
 
 // A subscription can be moved to another thread (or a tokio task); the compiler checks it here.
