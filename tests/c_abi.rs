@@ -115,6 +115,27 @@ fn abi_test_passes_against_the_cdylib() {
     assert!(passed >= 100, "abi_test ran only {passed} checks");
 }
 
+/// tests/c/live_handle_test.c: the handle functions on a live `PSAMPLE_SUB_WAIT_FAMILY` handle,
+/// which this host (no psample) gives.
+#[test]
+fn live_handle_test_passes_against_the_cdylib() {
+    let dir = scratch("live-handle");
+    let lib = stage_cdylib(&dir);
+    let exe = dir.join("live_handle_test");
+    build("cc", "-std=c11", "tests/c/live_handle_test.c", &lib, &exe);
+    let out = run(&mut Command::new(&exe));
+    let stdout = text(&out.stdout);
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(
+        out.status.success() && last.ends_with(" 0 failed"),
+        "live_handle_test: {}\n{stdout}{}",
+        out.status,
+        text(&out.stderr)
+    );
+    let passed: u32 = last.split(' ').next().and_then(|n| n.parse().ok()).expect("\"N passed\"");
+    assert!(passed >= 40, "live_handle_test ran only {passed} checks");
+}
+
 #[test]
 fn psample_dump_reports_missing_psample() {
     let dir = scratch("dump");

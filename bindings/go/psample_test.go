@@ -214,9 +214,12 @@ func TestEffectiveRate(t *testing.T) {
 }
 
 func TestClosedSub(t *testing.T) {
-	s := &Sub{} // as after Close
+	s := waitFamilySub(t, 0) // a live handle, then closed
 	if err := s.Close(); err != nil {
 		t.Errorf("Close: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
 	}
 	if _, err := s.Recv(make([]Packet, 1)); err != ErrClosed || !errors.Is(err, net.ErrClosed) || !errors.Is(err, fs.ErrClosed) {
 		t.Errorf("Recv after Close: %v", err)
