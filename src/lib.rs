@@ -34,6 +34,8 @@
 mod decode;
 /// cbindgen:ignore
 mod error;
+/// cbindgen:ignore
+mod family;
 #[cfg(feature = "capi")]
 #[doc(hidden)]
 pub mod ffi;
@@ -55,6 +57,8 @@ mod subscription;
 mod subscription_fd;
 /// cbindgen:ignore
 mod uapi;
+/// cbindgen:ignore
+mod wake;
 
 /// cbindgen:ignore
 #[cfg(feature = "tokio")]
