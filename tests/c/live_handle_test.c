@@ -4,7 +4,8 @@
  * PSAMPLE_SUB_WAIT_FAMILY gives a real handle (a netlink socket joined to nlctrl's notify group,
  * waiting for psample) where plain options give -ENOENT. Checks psample_fd, psample_stats,
  * psample_group_stats, psample_wakeup with psample_recv's -ECANCELED (queued, and while another
- * thread is blocked inside psample_recv), -EAGAIN on a nonblocking handle, and psample_close.
+ * thread is blocked inside psample_recv), psample_poll_fd's readiness for a wake-up, -EAGAIN on a
+ * nonblocking handle, and psample_close.
  * Prints "N passed, M failed" last; exits 1 on any failure. Built and run by tests/c_abi.rs.
  */
 #define _GNU_SOURCE
@@ -12,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -128,6 +130,19 @@ static void test_nonblocking(void)
 	CHECK(recv_one(sub) == -EAGAIN);
 	struct psample_packet pkt;
 	CHECK(psample_recv(sub, &pkt, 0, sizeof pkt) == 0); /* n == 0: nothing to do */
+
+	/* psample_poll_fd: readable for a pending wake-up, quiet again once it was answered. */
+	errno = 0;
+	CHECK(psample_poll_fd(NULL) == -EINVAL && errno == EINVAL);
+	struct pollfd pfd = { .fd = psample_poll_fd(sub), .events = POLLIN };
+	CHECK(pfd.fd >= 0);
+	CHECK(poll(&pfd, 1, 0) == 0); /* nothing queued, nothing pending */
+	CHECK(psample_wakeup(sub) == 0);
+	CHECK(poll(&pfd, 1, 5000) == 1 && (pfd.revents & POLLIN));
+	CHECK(recv_one(sub) == -ECANCELED);
+	CHECK(recv_one(sub) == -EAGAIN); /* the wake-up's token is not a record */
+	pfd.revents = 0;
+	CHECK(poll(&pfd, 1, 0) == 0); /* and it is gone: no busy loop on a stale readiness */
 	psample_close(sub);
 }
 
