@@ -1,7 +1,8 @@
 //! What a subscription asks for, and every rule about it: the limits and the flag combinations
 //! live here once, so Rust callers and the C API (which only converts) get the same errors.
 
-use std::os::fd::RawFd;
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
 
 use crate::error::{Errno, Result};
 
@@ -34,8 +35,9 @@ pub struct Options {
     pub enobufs: bool,
     /// Only these groups (filtered in the kernel), at most [`MAX_GROUPS`]; empty for all.
     pub groups: Vec<u32>,
-    /// Subscribe in this network namespace (an open `/proc/PID/ns/net` or `/run/netns/NAME`).
-    pub netns_fd: Option<RawFd>,
+    /// Subscribe in this network namespace (an open `/proc/PID/ns/net` or `/run/netns/NAME`),
+    /// held open by these options and their clones: set it with [`Options::netns`].
+    pub netns: Option<Arc<OwnedFd>>,
     /// Also receive samples from other namespaces that have an id here (`NETLINK_LISTEN_ALL_NSID`).
     pub all_netns: bool,
     /// Also deliver samples sent by userspace processes (e.g. VPP's sflow plugin).
@@ -54,12 +56,11 @@ pub struct Options {
 
 impl Options {
     /// Checks every rule: `EINVAL` for a value out of range or a subscription that could never
-    /// receive anything, `EBADF` for a negative namespace descriptor.
+    /// receive anything.
     pub fn validate(&self) -> Result<()> {
         if self.groups.len() > MAX_GROUPS || self.rcvbuf > MAX_RCVBUF || self.batch > MAX_BATCH {
             return Err(Errno(libc::EINVAL));
         }
-        validate_netns_fd(self.netns_fd)?;
         if self.no_samples && !self.config_events {
             return Err(Errno(libc::EINVAL));
         }
@@ -82,14 +83,6 @@ impl Options {
         } else {
             self.batch as usize
         }
-    }
-}
-
-/// A namespace descriptor must be an open file: a negative one is `EBADF`.
-pub fn validate_netns_fd(netns_fd: Option<RawFd>) -> Result<()> {
-    match netns_fd {
-        Some(fd) if fd < 0 => Err(Errno(libc::EBADF)),
-        _ => Ok(()),
     }
 }
 
@@ -124,13 +117,5 @@ mod tests {
         assert_eq!(events_only.validate(), Ok(()));
         let nothing = Options { no_samples: true, ..Options::default() };
         assert_eq!(nothing.validate(), Err(Errno(libc::EINVAL)));
-    }
-
-    #[test]
-    fn a_negative_netns_fd_is_ebadf() {
-        assert_eq!(Options { netns_fd: Some(-1), ..Options::default() }.validate(), Err(Errno(libc::EBADF)));
-        // The descriptor is checked before the flag combination, as the C API always did.
-        let both = Options { netns_fd: Some(-1), no_samples: true, ..Options::default() };
-        assert_eq!(both.validate(), Err(Errno(libc::EBADF)));
     }
 }

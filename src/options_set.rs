@@ -2,7 +2,8 @@
 //! `#[non_exhaustive]` (new options arrive as new fields): `Options::default().groups([7]).batch(64)`.
 //! The fields stay public: `opts.rcvbuf = 8 << 20;` works as well.
 
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
 
 use crate::options::Options;
 
@@ -36,15 +37,11 @@ impl Options {
     }
 
     /// Subscribes in the network namespace of this open `/proc/PID/ns/net` or `/run/netns/NAME`
-    /// file. The descriptor is only used while opening; the caller keeps it.
-    pub fn netns(mut self, netns: &impl AsRawFd) -> Self {
-        self.netns_fd = Some(netns.as_raw_fd());
-        self
-    }
-
-    /// As [`netns`](Options::netns), from a raw descriptor (`None`: the calling thread's namespace).
-    pub fn netns_fd(mut self, fd: Option<RawFd>) -> Self {
-        self.netns_fd = fd;
+    /// file, which the options take and keep open (shared by their clones) until they are
+    /// dropped: `.netns(File::open("/run/netns/blue")?)`. To keep a descriptor of your own, pass
+    /// a duplicate (`fd.try_clone_to_owned()?`).
+    pub fn netns(mut self, netns: impl Into<OwnedFd>) -> Self {
+        self.netns = Some(Arc::new(netns.into()));
         self
     }
 
@@ -100,14 +97,39 @@ mod tests {
 
     #[test]
     fn setters_set_their_field_only() {
-        let o = Options::default().groups([7, 8]).rcvbuf(1 << 20).batch(64).nonblocking(true).netns_fd(Some(3));
+        let o = Options::default().groups([7, 8]).rcvbuf(1 << 20).batch(64).nonblocking(true);
         assert_eq!(o.groups, vec![7, 8]);
-        assert_eq!((o.rcvbuf, o.batch, o.nonblocking, o.netns_fd), (1 << 20, 64, true, Some(3)));
+        assert_eq!((o.rcvbuf, o.batch, o.nonblocking), (1 << 20, 64, true));
+        assert!(o.netns.is_none());
         assert!(!o.enobufs && !o.all_netns && !o.accept_userspace && !o.config_events);
         let o = Options::default().config_events(true).no_samples(true).resubscribe(true).accept_userspace(true);
         assert!(o.config_events && o.no_samples && o.resubscribe && o.accept_userspace);
         assert_eq!(o.validate(), Ok(()));
         let o = Options::default().all_netns(true).enobufs(true);
         assert!(o.all_netns && o.enobufs);
+    }
+
+    /// The options own the namespace file: it stays open after the caller's handle is gone, as
+    /// long as the options (or a clone) live, and closes with the last of them.
+    #[test]
+    fn netns_keeps_the_file_open_until_the_options_go() {
+        use std::os::fd::AsRawFd;
+        // (device, inode) of what `fd` refers to now, or None when it is closed.
+        let identity = |fd: i32| {
+            // SAFETY: fstat writes into a local stat; a closed fd gives EBADF.
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            (unsafe { libc::fstat(fd, &mut st) } == 0).then_some((st.st_dev, st.st_ino))
+        };
+        let file = std::fs::File::open("/proc/self/ns/net").unwrap();
+        let raw = file.as_raw_fd();
+        let ns = identity(raw);
+        let o = Options::default().netns(file);
+        let clone = o.clone();
+        assert_eq!(o.netns.as_ref().unwrap().as_raw_fd(), raw);
+        drop(o);
+        assert_eq!(identity(raw), ns, "a clone still holds it");
+        drop(clone);
+        // Closed; another test thread may have got the number again, for another file.
+        assert_ne!(identity(raw), ns, "closed with the last options");
     }
 }

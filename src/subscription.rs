@@ -6,7 +6,7 @@
 //! socket; any thread may read the counters or wake the receiver through a [`Remote`], which
 //! shares only what is built for that (atomic counters, the wake-up state and its own socket).
 
-use std::os::fd::RawFd;
+use std::os::fd::{AsFd, BorrowedFd, RawFd};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -14,7 +14,7 @@ use crate::decode::{self, split_header, DecodeError, RecordKind, Sample};
 use crate::error::{Errno, Result};
 use crate::family::{family_event, join, Family};
 use crate::netlink::{control, netns, socket, PsampleIds, SampleSocket};
-use crate::options::{self, Options};
+use crate::options::Options;
 use crate::recv::{Received, RecvBuffers};
 use crate::stats::{self, GroupStats, SeqTracker, SharedStats, Stats};
 use crate::uapi::{self, ctrl};
@@ -96,8 +96,8 @@ impl Subscription {
     /// `wait_family`, succeeds when psample is not registered yet and joins when it appears.
     pub fn open(opts: Options) -> Result<Self> {
         opts.validate()?;
-        let (ids, sock, wake) = match opts.netns_fd {
-            Some(fd) => netns::with_netns(fd, || open_sockets(&opts))?,
+        let (ids, sock, wake) = match &opts.netns {
+            Some(fd) => netns::with_netns(fd.as_fd(), || open_sockets(&opts))?,
             None => open_sockets(&opts)?,
         };
         let shared = Shared { stats: SharedStats::default(), wake, sample_fd: Mutex::new(Some(sock.fd())) };
@@ -299,14 +299,14 @@ impl<F: FnMut(&Sample<'_>)> Sink for EachSample<F> {
     }
 }
 
-/// Lists psample's groups in the calling thread's namespace, or in `netns_fd`'s.
-pub fn list_groups(netns_fd: Option<RawFd>, each: impl FnMut(control::GroupInfo)) -> Result<()> {
-    options::validate_netns_fd(netns_fd)?;
+/// Lists psample's groups in the calling thread's network namespace, or in the one of `netns`, an
+/// open `/proc/PID/ns/net` or `/run/netns/NAME` (borrowed for the call: `file.as_fd()`).
+pub fn list_groups(netns: Option<BorrowedFd<'_>>, each: impl FnMut(control::GroupInfo)) -> Result<()> {
     let run = || {
         let ids = control::resolve_psample()?;
         control::list_groups(ids.family, each)
     };
-    match netns_fd {
+    match netns {
         Some(fd) => netns::with_netns(fd, run),
         None => run(),
     }

@@ -1,6 +1,8 @@
 //! Conversions between the C structs and the safe core's types.
 
 use std::mem::size_of;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::sync::Arc;
 
 use super::args::write_extensible;
 use super::types::*;
@@ -267,7 +269,7 @@ pub fn options_from_c(o: &psample_opts, groups: Vec<u32>) -> Result<Options> {
         rcvbuf: o.rcvbuf,
         enobufs: f & PSAMPLE_SUB_ENOBUFS != 0,
         groups,
-        netns_fd: netns_from_c(o),
+        netns: netns_from_c(o)?.map(Arc::new),
         all_netns: f & PSAMPLE_SUB_ALL_NETNS != 0,
         accept_userspace: f & PSAMPLE_SUB_ACCEPT_USERSPACE != 0,
         config_events: f & PSAMPLE_SUB_CONFIG_EVENTS != 0,
@@ -278,9 +280,23 @@ pub fn options_from_c(o: &psample_opts, groups: Vec<u32>) -> Result<Options> {
     })
 }
 
-/// The namespace fd of `opts`, when `PSAMPLE_SUB_NETNS_FD` is set.
-pub fn netns_from_c(o: &psample_opts) -> Option<i32> {
-    (o.flags & PSAMPLE_SUB_NETNS_FD != 0).then_some(o.netns_fd)
+/// A duplicate of the namespace fd of `opts`, when `PSAMPLE_SUB_NETNS_FD` is set: the core owns
+/// what it holds, and the caller keeps (and closes) its own descriptor. `EBADF` when it is not
+/// an open descriptor (negative, or closed).
+pub fn netns_from_c(o: &psample_opts) -> Result<Option<OwnedFd>> {
+    if o.flags & PSAMPLE_SUB_NETNS_FD == 0 {
+        return Ok(None);
+    }
+    if o.netns_fd < 0 {
+        return Err(Errno(libc::EBADF));
+    }
+    // SAFETY: F_DUPFD_CLOEXEC reads only its integer arguments; a closed fd gives EBADF.
+    let dup = unsafe { libc::fcntl(o.netns_fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if dup < 0 {
+        return Err(Errno::last_os_error());
+    }
+    // SAFETY: `dup` is a fresh descriptor that nothing else owns.
+    Ok(Some(unsafe { OwnedFd::from_raw_fd(dup) }))
 }
 
 /// `stats_to_c(st, size)`: the C stats with `size` set, one line per field of

@@ -11,6 +11,7 @@ pub mod types;
 use std::cell::UnsafeCell;
 use std::ffi::{c_char, c_int, c_void};
 use std::mem::size_of;
+use std::os::fd::AsFd;
 use std::ptr::addr_of;
 
 use crate::decode::{effective_rate, ovs_cookie, record_kind, split_header, OVS_COOKIE_LEN};
@@ -348,9 +349,12 @@ pub unsafe extern "C" fn psample_list_groups(
         let info_size = struct_size(info_size, PSAMPLE_GROUP_INFO_SIZE_V1)?;
         let base = out_array(groups, n, info_size)?;
         // SAFETY: forwarded caller contract for `opts`.
-        let netns_fd = unsafe { read_opts_struct(opts) }?.and_then(|o| netns_from_c(&o));
+        let netns = match unsafe { read_opts_struct(opts) }? {
+            Some(o) => netns_from_c(&o)?,
+            None => None,
+        };
         let (mut filled, mut count) = (0usize, 0usize);
-        subscription::list_groups(netns_fd, |g| {
+        subscription::list_groups(netns.as_ref().map(|fd| fd.as_fd()), |g| {
             if filled < n {
                 // SAFETY: element `filled < n` lies inside the caller's array of `n * info_size` bytes.
                 unsafe { write_extensible(&group_to_c(&g), base.add(filled * info_size), info_size) };

@@ -1,13 +1,13 @@
 //! Running a step inside another network namespace, then coming back.
 
 use std::fs::File;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use crate::error::{Errno, Result};
 
 /// Runs `f` with the calling thread in the network namespace `ns_fd`, then returns the thread to
 /// the namespace it started in. Sockets created by `f` stay in `ns_fd`'s namespace.
-pub fn with_netns<T>(ns_fd: RawFd, f: impl FnOnce() -> Result<T>) -> Result<T> {
+pub fn with_netns<T>(ns_fd: BorrowedFd<'_>, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let home = File::open("/proc/thread-self/ns/net").map_err(Errno::from)?;
     // setns says EINVAL for an open fd that is not a network namespace: for the caller that is a
     // bad namespace descriptor.
@@ -15,13 +15,13 @@ pub fn with_netns<T>(ns_fd: RawFd, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let result = f();
     // Coming back can only fail if the kernel refuses our own namespace; report it rather than
     // carry on in the wrong one.
-    setns(home.as_raw_fd())?;
+    setns(home.as_fd())?;
     result
 }
 
-fn setns(fd: RawFd) -> Result<()> {
-    // SAFETY: setns only reads its integer arguments; an invalid fd gives EBADF/EINVAL.
-    let rc = unsafe { libc::setns(fd, libc::CLONE_NEWNET) };
+fn setns(fd: BorrowedFd<'_>) -> Result<()> {
+    // SAFETY: setns only reads its integer arguments; `fd` is open for the call (borrowed).
+    let rc = unsafe { libc::setns(fd.as_raw_fd(), libc::CLONE_NEWNET) };
     if rc == 0 {
         Ok(())
     } else {

@@ -205,11 +205,37 @@ static void test_blocking(void)
 	CHECK(fcntl(fd, F_GETFD) == -1 && errno == EBADF);
 }
 
+/* PSAMPLE_SUB_NETNS_FD: the library uses the caller's descriptor during the call only, and
+ * neither keeps nor closes it. Entering a namespace needs CAP_SYS_ADMIN: run as root. */
+static void test_netns_fd(void)
+{
+	struct psample_opts o;
+	memset(&o, 0, sizeof o);
+	o.size = sizeof o;
+	o.flags = PSAMPLE_SUB_WAIT_FAMILY | PSAMPLE_SUB_NETNS_FD;
+	o.netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	CHECK(o.netns_fd >= 0);
+	struct psample_sub *sub = NULL;
+	int rc = psample_subscribe(&sub, &o);
+	if (rc != 0)
+		printf("  psample_subscribe(NETNS_FD): %d %s\n", rc, psample_strerror(rc));
+	CHECK(rc == 0 && sub != NULL);
+	CHECK(fcntl(o.netns_fd, F_GETFD) == FD_CLOEXEC); /* still the caller's, still open */
+	psample_close(sub);
+	CHECK(fcntl(o.netns_fd, F_GETFD) == FD_CLOEXEC);
+	CHECK(close(o.netns_fd) == 0);
+	/* A descriptor closed before the call is refused, not used. */
+	struct psample_sub *none = NULL;
+	errno = 0;
+	CHECK(psample_subscribe(&none, &o) == -EBADF && errno == EBADF && none == NULL);
+}
+
 int main(void)
 {
 	alarm(60); /* a receive that never wakes kills the test (SIGALRM) instead of hanging it */
 	test_nonblocking();
 	test_blocking();
+	test_netns_fd();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
