@@ -634,8 +634,8 @@ uint32_t psample_effective_rate(const struct psample_packet *pkt);
 // `*obs_domain_id` and `*obs_point_id`, in host order.
 //
 // Returns 0; `-ENOENT` when the packet's cookie is not exactly 8 bytes (absent, or another
-// producer's cookie; psample_strerror()'s text for `ENOENT` is about the module, check this
-// code instead); `-EINVAL` for a NULL pointer (or a NULL `user_cookie` with `user_cookie_len`
+// producer's cookie; psample_strerror() names this cause of `ENOENT` next to psample_subscribe()'s);
+// `-EINVAL` for a NULL pointer (or a NULL `user_cookie` with `user_cookie_len`
 // 8). The outputs are written only on success.
 //
 // Thread safety: reads only `*pkt`; any thread, as long as the packet's buffer is valid (until

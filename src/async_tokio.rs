@@ -11,7 +11,7 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 
 use crate::decode::Sample;
-use crate::error::{Errno, Result};
+use crate::error::{Errno, Error, Op, Result};
 use crate::options::Options;
 use crate::owned::OwnedSample;
 use crate::stats::Stats;
@@ -22,7 +22,7 @@ use crate::subscription::{Remote, Subscription};
 /// subscription is a [`Stream`](futures_core::Stream) of `Result<OwnedSample>`.
 ///
 /// [`Remote::wake`] (from [`remote`](AsyncSubscription::remote), any thread or task) ends a
-/// pending or the next receive with `Err(Errno(ECANCELED))`, once per wake-up, also when sent
+/// pending or the next receive with an error whose errno is `ECANCELED`, once per wake-up, also when sent
 /// before the `.await` starts; the subscription's descriptor turns readable, so the waiting task
 /// is woken by the reactor. Samples already taken off the socket (by `recv` or the stream) are
 /// handed out first; those still in the socket stay there for later receives. In the stream, a
@@ -33,7 +33,7 @@ use crate::subscription::{Remote, Subscription};
 /// `tokio::time::timeout` that expires) loses none, and the subscription stays usable.
 ///
 /// ```no_run
-/// # async fn run() -> Result<(), psample::Errno> {
+/// # async fn run() -> Result<(), psample::Error> {
 /// let mut sub = psample::AsyncSubscription::open(psample::Options::default().groups([7]))?;
 /// loop {
 ///     let pkt = sub.recv().await?;
@@ -50,7 +50,7 @@ pub struct AsyncSubscription {
     batch: usize,
     /// `ENODEV` (psample went away, no `resubscribe`): reported at once from then on, as nothing
     /// can arrive any more, and the stream ends.
-    gone: Option<Errno>,
+    gone: Option<Error>,
 }
 
 impl AsyncSubscription {
@@ -67,7 +67,7 @@ impl AsyncSubscription {
         // from as_raw_fd() until it is dropped or taken back (into_inner); a module reload joins
         // again on that same socket, and nothing here replaces the subscription inside.
         let fd = unsafe { AsyncFd::register_with_interest(sub, Interest::READABLE) }
-            .map_err(|e| Errno::from(e.into_parts().1))?;
+            .map_err(|e| Errno::from(e.into_parts().1).during(Op::Register))?;
         Ok(AsyncSubscription { fd, queued: VecDeque::with_capacity(batch), batch, gone: None })
     }
 
@@ -127,11 +127,22 @@ impl AsyncSubscription {
     }
 }
 
+/// The subscription inside and how many samples wait here; not the samples.
+impl std::fmt::Debug for AsyncSubscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncSubscription")
+            .field("subscription", self.fd.get_ref())
+            .field("queued", &self.queued.len())
+            .field("gone", &self.gone)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Reads once the descriptor is readable; on `EAGAIN` clears the readiness and waits again. A
 /// pending wake-up is answered by the subscription's `recv` (`ECANCELED`) before it reads.
 fn poll_read(
     fd: &mut AsyncFd<Subscription>,
-    gone: &mut Option<Errno>,
+    gone: &mut Option<Error>,
     cx: &mut Context<'_>,
     max: usize,
     mut each: impl FnMut(&Sample<'_>),
@@ -140,11 +151,19 @@ fn poll_read(
         return Poll::Ready(Err(e));
     }
     loop {
-        let mut guard = ready!(fd.poll_read_ready_mut(cx)).map_err(Errno::from)?;
-        match guard.try_io(|inner| inner.get_mut().recv(max, &mut each).map_err(io::Error::from)) {
+        let mut guard = ready!(fd.poll_read_ready_mut(cx)).map_err(|e| Errno::from(e).during(Op::Receive))?;
+        // try_io reads `EAGAIN` (WouldBlock) as "not ready"; any other error is kept whole here.
+        let mut failed = None;
+        let read = guard.try_io(|inner| {
+            inner.get_mut().recv(max, &mut each).map_err(|e| {
+                failed = Some(e);
+                io::Error::from(e.errno())
+            })
+        });
+        match read {
             Ok(Ok(n)) => return Poll::Ready(Ok(n)),
-            Ok(Err(e)) => {
-                let e = Errno::from(e);
+            Ok(Err(_)) => {
+                let e = failed.expect("recv's error was kept");
                 if e == Errno(libc::ENODEV) {
                     *gone = Some(e);
                 }

@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 
 use crate::decode;
-use crate::error::Result;
+use crate::error::{During, Op, Result};
 use crate::netlink::{control, PsampleIds, SampleSocket};
 use crate::options::Options;
 use crate::stats::{self, SharedStats};
@@ -59,13 +59,13 @@ impl Family {
 /// Attaches the group filter for `ids.family` and joins psample's groups.
 pub fn join(sock: &SampleSocket, ids: &PsampleIds, opts: &Options) -> Result<()> {
     if !opts.groups.is_empty() {
-        sock.set_group_filter(ids.family, &opts.groups)?;
+        sock.set_group_filter(ids.family, &opts.groups).during(Op::ConfigureSocket)?;
     }
     if opts.config_events {
-        sock.join(ids.config_group)?;
+        sock.join(ids.config_group).during(Op::JoinGroup)?;
     }
     if !opts.no_samples {
-        sock.join(ids.packets_group)?;
+        sock.join(ids.packets_group).during(Op::JoinGroup)?;
     }
     Ok(())
 }

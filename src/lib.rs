@@ -6,7 +6,8 @@
 //! [`Sample`]s that borrow its buffers: receiving allocates nothing per sample. [`Stats`] counts
 //! what was delivered and what was lost, and
 //! [`GroupStats`] the same per (namespace, group); a [`Remote`] lets other threads read the
-//! counters or wake a blocked `recv` (`ECANCELED`). Errors are [`Errno`] values, which convert into
+//! counters or wake a blocked `recv` (`ECANCELED`). Errors are [`Error`]s: the operation
+//! that failed ([`Op`]) and its errno ([`Errno`]), which convert into
 //! [`std::io::Error`].
 //!
 //! With the `tokio` feature, `AsyncSubscription` waits on tokio's reactor: `recv().await` gives
@@ -17,7 +18,7 @@
 //! loop {
 //!     sub.recv(64, |s| println!("group {} seq {} {} bytes", s.group, s.group_seq, s.data.len()))?;
 //! }
-//! # Ok::<(), psample::Errno>(())
+//! # Ok::<(), psample::Error>(())
 //! ```
 //!
 //! Features (none by default): `tokio` (above) and `capi`, which builds the C API of
@@ -65,7 +66,7 @@ mod wake;
 mod async_tokio;
 
 pub use decode::{decode_message, ovs_cookie, DecodeError, RecordKind, Sample, Tunnel};
-pub use error::{Errno, Result};
+pub use error::{Errno, Error, Op, Result};
 pub use netlink::GroupInfo;
 pub use options::{Options, DEFAULT_BATCH, DEFAULT_RCVBUF, MAX_BATCH, MAX_GROUPS, MAX_RCVBUF};
 pub use owned::OwnedSample;
@@ -92,7 +93,8 @@ const _: () = {
 pub mod __private {
     pub use crate::decode::attrs::Attrs;
     pub use crate::decode::{decode_tunnel, effective_rate, repair_truncated};
-    pub use crate::error::message as c_message;
+    #[cfg(feature = "capi")]
+    pub use crate::ffi::strerror::message as c_message;
     pub use crate::netlink::control::resolve_psample;
     pub use crate::uapi::{cmd, ctrl, ATTRS_OFFSET};
 }

@@ -4,7 +4,7 @@
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
-use crate::error::{Errno, Result};
+use crate::error::{Errno, Op, Result};
 
 /// Most groups one subscription may list: the kernel-side filter spends two cBPF instructions
 /// per group and cBPF programs are limited to 4096.
@@ -58,11 +58,12 @@ impl Options {
     /// Checks every rule: `EINVAL` for a value out of range or a subscription that could never
     /// receive anything.
     pub fn validate(&self) -> Result<()> {
+        let invalid = Err(Errno(libc::EINVAL).during(Op::CheckOptions));
         if self.groups.len() > MAX_GROUPS || self.rcvbuf > MAX_RCVBUF || self.batch > MAX_BATCH {
-            return Err(Errno(libc::EINVAL));
+            return invalid;
         }
         if self.no_samples && !self.config_events {
-            return Err(Errno(libc::EINVAL));
+            return invalid;
         }
         Ok(())
     }
@@ -107,7 +108,7 @@ mod tests {
             Options { rcvbuf: MAX_RCVBUF + 1, ..Options::default() },
             Options { batch: MAX_BATCH + 1, ..Options::default() },
         ] {
-            assert_eq!(over.validate(), Err(Errno(libc::EINVAL)));
+            assert_eq!(over.validate(), Err(Errno(libc::EINVAL).during(Op::CheckOptions)));
         }
     }
 
@@ -116,6 +117,6 @@ mod tests {
         let events_only = Options { no_samples: true, config_events: true, ..Options::default() };
         assert_eq!(events_only.validate(), Ok(()));
         let nothing = Options { no_samples: true, ..Options::default() };
-        assert_eq!(nothing.validate(), Err(Errno(libc::EINVAL)));
+        assert_eq!(nothing.validate(), Err(Errno(libc::EINVAL).during(Op::CheckOptions)));
     }
 }

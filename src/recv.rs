@@ -5,7 +5,7 @@
 
 use std::os::fd::RawFd;
 
-use crate::error::{Errno, Result};
+use crate::error::{Errno, SysResult as Result};
 use crate::uapi::netlink::{NETLINK_LISTEN_ALL_NSID, SOL_NETLINK};
 use crate::uapi::MAX_MESSAGE;
 

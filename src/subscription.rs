@@ -6,12 +6,13 @@
 //! socket; any thread may read the counters or wake the receiver through a [`Remote`], which
 //! shares only what is built for that (atomic counters, the wake-up state and its own socket).
 
+use std::fmt;
 use std::os::fd::{AsFd, BorrowedFd, RawFd};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::decode::{self, split_header, DecodeError, RecordKind, Sample};
-use crate::error::{Errno, Result};
+use crate::error::{During, Errno, Op, Result};
 use crate::family::{family_event, join, Family};
 use crate::netlink::{control, netns, socket, PsampleIds, SampleSocket};
 use crate::options::Options;
@@ -151,24 +152,25 @@ impl Subscription {
             return Ok(0);
         }
         loop {
+            let failed = |errno: i32| Err(Errno(errno).during(Op::Receive));
             if self.shared.wake.take() {
-                return Err(Errno(libc::ECANCELED));
+                return failed(libc::ECANCELED);
             }
             if self.family.gone && self.family.joined_once && !self.opts.resubscribe {
-                return Err(Errno(libc::ENODEV));
+                return failed(libc::ENODEV);
             }
             let n = match self.rx.read(self.sock.fd(), max) {
                 Ok(n) => n,
                 Err(Errno(libc::ENOBUFS)) => {
                     stats::add(&self.shared.stats.enobufs, 1);
                     if self.opts.enobufs {
-                        return Err(Errno(libc::ENOBUFS));
+                        return failed(libc::ENOBUFS);
                     }
                     continue;
                 }
                 // A signal handler that called psample_wakeup() interrupted the wait: answer it.
-                Err(Errno(libc::EINTR)) if self.shared.wake.take() => return Err(Errno(libc::ECANCELED)),
-                Err(e) => return Err(e),
+                Err(Errno(libc::EINTR)) if self.shared.wake.take() => return failed(libc::ECANCELED),
+                Err(e) => return Err(e.during(Op::Receive)),
             };
             let (delivered, tokens) = self.deliver(n, sink);
             if delivered > 0 {
@@ -247,6 +249,26 @@ impl Subscription {
     }
 }
 
+/// The descriptor, the options, and whether psample is joined: no buffers, no counters (see
+/// [`Subscription::stats`]).
+impl fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription")
+            .field("fd", &self.sock.fd())
+            .field("joined", &!self.family.gone)
+            .field("opts", &self.opts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether its subscription is still open; the counters are [`Remote::stats`].
+impl fmt::Debug for Remote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let open = self.0.sample_fd.lock().unwrap_or_else(PoisonError::into_inner).is_some();
+        f.debug_struct("Remote").field("subscription_open", &open).finish_non_exhaustive()
+    }
+}
+
 impl Drop for Subscription {
     /// Leaves the final figures in the shared counters, refuses wake-ups from now on, then lets
     /// the socket close (it is the last field): `Remote`s outlive it with counters only.
@@ -303,8 +325,8 @@ impl<F: FnMut(&Sample<'_>)> Sink for EachSample<F> {
 /// open `/proc/PID/ns/net` or `/run/netns/NAME` (borrowed for the call: `file.as_fd()`).
 pub fn list_groups(netns: Option<BorrowedFd<'_>>, each: impl FnMut(control::GroupInfo)) -> Result<()> {
     let run = || {
-        let ids = control::resolve_psample()?;
-        control::list_groups(ids.family, each)
+        let ids = control::resolve_psample().during(Op::ResolveFamily)?;
+        control::list_groups(ids.family, each).during(Op::ListGroups)
     };
     match netns {
         Some(fd) => netns::with_netns(fd, run),
@@ -315,7 +337,7 @@ pub fn list_groups(netns: Option<BorrowedFd<'_>>, each: impl FnMut(control::Grou
 /// Opens the sample socket and the waker connected to it, in the calling thread's namespace.
 fn open_sockets(opts: &Options) -> Result<(Option<PsampleIds>, SampleSocket, Wake)> {
     let (ids, sock) = open_socket(opts)?;
-    let wake = Wake::open(wake::portid(sock.fd())?)?;
+    let wake = Wake::open(wake::portid(sock.fd()).during(Op::OpenWaker)?).during(Op::OpenWaker)?;
     Ok((ids, sock, wake))
 }
 
@@ -323,22 +345,22 @@ fn open_sockets(opts: &Options) -> Result<(Option<PsampleIds>, SampleSocket, Wak
 /// joined first, so with `wait_family` a family registered after the lookup failed is announced.
 /// `None` for the ids: psample is not registered and `wait_family` is set.
 fn open_socket(opts: &Options) -> Result<(Option<PsampleIds>, SampleSocket)> {
-    let notify = control::resolve_ctrl_notify()?;
-    let sock = SampleSocket::open()?;
-    sock.set_rcvbuf(opts.rcvbuf_or_default())?;
-    sock.set_no_enobufs(!opts.enobufs)?;
+    let notify = control::resolve_ctrl_notify().during(Op::WatchFamily)?;
+    let sock = SampleSocket::open().during(Op::OpenSocket)?;
+    sock.set_rcvbuf(opts.rcvbuf_or_default()).during(Op::ConfigureSocket)?;
+    sock.set_no_enobufs(!opts.enobufs).during(Op::ConfigureSocket)?;
     if opts.all_netns {
-        sock.set_listen_all_nsid()?;
+        sock.set_listen_all_nsid().during(Op::ConfigureSocket)?;
     }
-    sock.join(notify)?;
+    sock.join(notify).during(Op::WatchFamily)?;
     let ids = match control::resolve_psample() {
         Ok(ids) => Some(ids),
         Err(Errno(libc::ENOENT)) if opts.wait_family => None,
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.during(Op::ResolveFamily)),
     };
     if let Some(ids) = &ids {
         join(&sock, ids, opts)?;
     }
-    sock.set_nonblocking(opts.nonblocking)?;
+    sock.set_nonblocking(opts.nonblocking).during(Op::ConfigureSocket)?;
     Ok((ids, sock))
 }

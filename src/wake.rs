@@ -24,7 +24,7 @@
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use crate::error::{Errno, Result};
+use crate::error::{self, During, Errno, Op, SysResult as Result};
 use crate::recv::Received;
 
 /// The token: a netlink header alone, `NLMSG_NOOP`, 16 bytes.
@@ -85,12 +85,12 @@ impl Wake {
     ///
     /// `ENOTCONN` after the subscription was dropped (nothing is counted); `EPERM` when the waker
     /// could not connect (the wake-up counts, and takes effect at the next receive call).
-    pub fn wake(&self) -> Result<()> {
+    pub fn wake(&self) -> error::Result<()> {
         if self.closed.load(Ordering::SeqCst) {
-            return Err(Errno(libc::ENOTCONN));
+            return Err(Errno(libc::ENOTCONN).during(Op::Wake));
         }
         self.pending.fetch_add(1, Ordering::SeqCst);
-        self.ring()
+        self.ring().during(Op::Wake)
     }
 
     /// Sends one token (the count is not touched). `EAGAIN`, a full queue, is a success.

@@ -5,15 +5,19 @@
 use std::thread;
 use std::time::{Duration, Instant};
 
-use psample::{Errno, Options, Remote, Subscription};
+use psample::{Errno, Op, Options, Remote, Subscription};
 
 fn open(nonblocking: bool) -> Subscription {
     Subscription::open(Options::default().wait_family(true).nonblocking(nonblocking))
         .expect("generic netlink is available and wait_family opens without psample")
 }
 
+/// The errno of a receive; every error of one says it was receiving.
 fn recv(sub: &mut Subscription) -> Result<usize, Errno> {
-    sub.recv(8, |_| {})
+    sub.recv(8, |_| {}).map_err(|e| {
+        assert_eq!(e.op(), Op::Receive, "{e}");
+        e.errno()
+    })
 }
 
 #[test]
@@ -117,6 +121,8 @@ fn a_remote_keeps_only_counters_after_the_subscription_is_dropped() {
     let st = remote.stats();
     assert_eq!(st.rcvbuf, live.rcvbuf, "the final figures stay readable");
     assert_eq!((st.delivered, st.kernel_drops), (0, 0));
-    assert_eq!(remote.wake(), Err(Errno(libc::ENOTCONN)), "a wake-up after the drop does nothing");
-    assert_eq!(remote.clone().wake(), Err(Errno(libc::ENOTCONN)));
+    let after = remote.wake().unwrap_err();
+    assert_eq!((after.op(), after.errno()), (Op::Wake, Errno(libc::ENOTCONN)), "a wake-up after the drop does nothing");
+    assert!(after.to_string().contains("the subscription was dropped"), "{after}");
+    assert_eq!(remote.clone().wake().map_err(|e| e.errno()), Err(Errno(libc::ENOTCONN)));
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::args::write_extensible;
 use super::types::*;
 use crate::decode::{decode_attrs_into, decode_tunnel, DecodeError, DecodeTarget, RecordKind, Tunnel};
-use crate::error::{Errno, Result};
+use crate::error::{Errno, SysResult as Result};
 use crate::options::Options;
 use crate::recv::Received;
 use crate::stats::{stats_fields, GroupStats, Stats};

@@ -6,6 +6,7 @@
 mod args;
 mod convert;
 mod plain;
+pub mod strerror;
 pub mod types;
 
 use std::cell::UnsafeCell;
@@ -15,12 +16,13 @@ use std::os::fd::AsFd;
 use std::ptr::addr_of;
 
 use crate::decode::{effective_rate, ovs_cookie, record_kind, split_header, OVS_COOKIE_LEN};
-use crate::error::{message, Errno};
+use crate::error::Errno;
 use crate::options::{Options, MAX_GROUPS};
 use crate::recv::Received;
 use crate::subscription::{self, Remote, Subscription};
 use args::*;
 use convert::*;
+use strerror::message;
 use types::*;
 
 /// A subscription to psample samples: one netlink socket and its receive buffers. Opaque; create
@@ -447,8 +449,8 @@ pub unsafe extern "C" fn psample_effective_rate(pkt: *const psample_packet) -> u
 /// `*obs_domain_id` and `*obs_point_id`, in host order.
 ///
 /// Returns 0; `-ENOENT` when the packet's cookie is not exactly 8 bytes (absent, or another
-/// producer's cookie; psample_strerror()'s text for `ENOENT` is about the module, check this
-/// code instead); `-EINVAL` for a NULL pointer (or a NULL `user_cookie` with `user_cookie_len`
+/// producer's cookie; psample_strerror() names this cause of `ENOENT` next to psample_subscribe()'s);
+/// `-EINVAL` for a NULL pointer (or a NULL `user_cookie` with `user_cookie_len`
 /// 8). The outputs are written only on success.
 ///
 /// Thread safety: reads only `*pkt`; any thread, as long as the packet's buffer is valid (until

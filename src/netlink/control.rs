@@ -17,7 +17,7 @@ use neli::{
     FromBytesWithInput, Size, ToBytes,
 };
 
-use crate::error::{Errno, Result};
+use crate::error::{Errno, SysResult as Result};
 use crate::uapi;
 
 /// Ids the kernel gave psample when its module was loaded (they change on reload).

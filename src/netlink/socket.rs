@@ -6,7 +6,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use neli::{consts::socket::NlFamily, socket::NlSocket, utils::Groups};
 
 use super::{filter, sockopt};
-use crate::error::{Errno, Result};
+use crate::error::{Errno, SysResult as Result};
 
 use crate::uapi::netlink::{
     NETLINK_ADD_MEMBERSHIP, NETLINK_LISTEN_ALL_NSID, NETLINK_NO_ENOBUFS, SK_MEMINFO_DROPS, SK_MEMINFO_VARS,

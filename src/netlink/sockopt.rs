@@ -2,7 +2,7 @@
 
 use std::os::fd::RawFd;
 
-use crate::error::{Errno, Result};
+use crate::error::{Errno, SysResult as Result};
 
 pub fn set<T: Copy>(fd: RawFd, level: i32, name: i32, value: &T) -> Result<()> {
     // SAFETY: `value` is a live, initialized `T` and we pass exactly its size; the kernel only
