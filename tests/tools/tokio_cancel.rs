@@ -201,7 +201,10 @@ fn main() {
         let remote = sub.remote();
         remote.wake().expect("wake");
         let early = tokio::time::timeout(Duration::from_secs(2), sub.recv()).await;
-        check(matches!(early, Ok(Err(e)) if e == Errno(libc::ECANCELED)), "a wake-up before the await ends it with ECANCELED");
+        check(
+            matches!(early, Ok(Err(e)) if e == Errno(libc::ECANCELED)),
+            "a wake-up before the await ends it with ECANCELED",
+        );
         let waker = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(100));
             let at = Instant::now();
