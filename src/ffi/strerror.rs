@@ -37,6 +37,7 @@ pub fn message(err: i32) -> &'static CStr {
                         namespace file (/run/netns/NAME, /proc/PID/ns/net)",
         libc::ECANCELED => c"woken up by psample_wakeup(): no sample is lost (queued ones stay for the next call): \
                             stop receiving, or call psample_recv() again",
+        libc::ENOTCONN => c"the subscription was closed: nothing to wake",
         libc::ENOMEM => c"out of memory",
         libc::EMFILE | libc::ENFILE => c"too many open files: close some descriptors or raise the limit",
         libc::EAFNOSUPPORT | libc::EPROTONOSUPPORT => c"this kernel has no generic netlink sockets",
