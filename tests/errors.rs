@@ -1,5 +1,7 @@
 //! Errors of the Rust API on the build machine (no psample module there): each carries the
 //! operation that failed, and its text gives advice only where that operation makes it true.
+//! Entering a namespace (even one's own) needs CAP_SYS_ADMIN: the host runs as root, as `make
+//! test` does.
 
 use std::fs::File;
 use std::io;
