@@ -3,8 +3,8 @@
 //
 // It is a thin cgo binding, found with pkg-config ("psample"). Receiving waits in Go's
 // network poller, like a net.Conn: no OS thread is blocked in C while a Recv waits, a context
-// or a read deadline ends the wait, and Close from any goroutine ends it with ErrClosed
-// (errors.Is(err, net.ErrClosed)).
+// or a read deadline ends the wait, Wakeup ends it with ErrWakeup, and Close from any goroutine
+// ends it with ErrClosed (errors.Is(err, net.ErrClosed)).
 //
 // Recv copies every sample into Go memory, so a Packet stays valid after the next Recv and
 // after Close: the C library's borrowed buffers never escape this package. The copies of one
@@ -112,14 +112,15 @@ func (o *Options) toC(op string) (c C.struct_psample_opts, groups unsafe.Pointer
 
 // Sub is a subscription: one netlink socket and the library's receive buffers.
 //
-// The C handle is always nonblocking. A Recv calls psample_recv only when the socket is
-// readable (or to find out), and otherwise parks its goroutine in Go's poller on a duplicate
-// of the socket's descriptor wrapped in an os.File. Closing that file is what wakes waiting
-// receives on Close; the C handle is freed only after they have left.
+// The C handle is always nonblocking. A Recv calls psample_recv only when the handle's
+// descriptor (psample_poll_fd: readable when records are queued or a wake-up is pending) is
+// readable (or to find out), and otherwise parks its goroutine in Go's poller on a duplicate of
+// that descriptor wrapped in an os.File. Closing that file is what wakes waiting receives on
+// Close; the C handle is freed only after they have left.
 type Sub struct {
 	file     *os.File        // duplicate of the handle's socket, registered with the poller
 	raw      syscall.RawConn // file's, for waiting
-	fd       int             // the handle's own descriptor (Fd)
+	fd       int             // the handle's psample_poll_fd (Fd)
 	nonblock bool            // the caller asked for FlagNonblock: never wait
 	closed   atomic.Bool
 
@@ -158,7 +159,7 @@ func Subscribe(opts *Options) (*Sub, error) {
 		C.psample_close(h)
 		return nil, &Error{Op: "subscribe", Errno: syscall.ENOMEM}
 	}
-	s := &Sub{h: h, fd: int(C.psample_fd(h)), nonblock: nonblock, buf: unsafe.Slice(cbuf, batch), cbuf: cbuf}
+	s := &Sub{h: h, fd: int(C.psample_poll_fd(h)), nonblock: nonblock, buf: unsafe.Slice(cbuf, batch), cbuf: cbuf}
 	s.dl = &deadlines{}
 	s.dl.cond.L = &s.dl.mu
 	if err := s.openFile(); err != nil {
@@ -171,8 +172,8 @@ func Subscribe(opts *Options) (*Sub, error) {
 	return s, nil
 }
 
-// openFile wraps a close-on-exec duplicate of the handle's socket (nonblocking, as the handle
-// is) in an os.File, which registers it with Go's poller.
+// openFile wraps a close-on-exec duplicate of the handle's psample_poll_fd (nonblocking, as the
+// handle is) in an os.File, which registers it with Go's poller.
 func (s *Sub) openFile() error {
 	dup, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(s.fd), syscall.F_DUPFD_CLOEXEC, 0)
 	if errno != 0 {
@@ -193,9 +194,9 @@ func (s *Sub) openFile() error {
 
 func (s *Sub) isClosed() bool { return s.file == nil || s.closed.Load() }
 
-// Fd is the subscription's socket, for poll/epoll (readable when a record is queued). Owned by
-// the Sub: do not close it or read from it. The handle is nonblocking whatever the Flags.
-// -1 after Close.
+// Fd is the subscription's descriptor for poll/epoll (psample_poll_fd: readable when a record
+// is queued or a Wakeup is pending). Owned by the Sub: do not close it or read from it. The
+// handle is nonblocking whatever the Flags. -1 after Close.
 func (s *Sub) Fd() int {
 	if s.isClosed() {
 		return -1

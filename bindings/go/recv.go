@@ -30,11 +30,10 @@ import (
 // errAgain is Recv's EAGAIN with FlagNonblock, made once: polling callers see it often.
 var errAgain = &Error{Op: "recv", Errno: syscall.EAGAIN}
 
-// errWoken is Recv's ECANCELED after Wakeup.
-var errWoken = &Error{Op: "recv", Errno: syscall.ECANCELED}
-
-// errWakePending tells recv that its wait ended for a Wakeup: ask the C handle.
-var errWakePending = errors.New("psample: wake-up pending")
+// ErrWakeup is the error of a receive that Wakeup ended (the library's ECANCELED):
+// errors.Is(err, ErrWakeup) holds, and so does errors.Is(err, syscall.ECANCELED). It is a
+// *Error with Op "recv".
+var ErrWakeup error = &Error{Op: "recv", Errno: syscall.ECANCELED}
 
 // deadlines is a Sub's read deadline. A RecvContext whose context ends moves the file's
 // deadline into the past to wake its own wait; other receives woken by that retry, and the
@@ -42,13 +41,9 @@ var errWakePending = errors.New("psample: wake-up pending")
 // a Sub pointing into itself would never be finalized.)
 type deadlines struct {
 	mu         sync.Mutex
-	cond       sync.Cond // signalled when interrupts or wakeups drop, and on Close
+	cond       sync.Cond // signalled when interrupts drop, and on Close
 	at         time.Time // set by SetReadDeadline
 	interrupts int       // RecvContext calls whose context ended during their wait
-	// Wakeup calls whose ECANCELED no receive has returned yet. While there are any, the file's
-	// deadline stays in the past, so waiting receives wake and ask the C handle, which returns
-	// queued samples first and then ECANCELED, once per Wakeup.
-	wakeups int
 }
 
 // aLongTimeAgo is a deadline that has passed: setting it wakes a waiting read at once.
@@ -83,7 +78,7 @@ func (s *Sub) putCall(c *recvCall) {
 
 // attempt receives what is queued without blocking; false (wait for readability) on EAGAIN.
 // Go's poller is edge-triggered: the handle reads until EAGAIN before it reports it, so
-// returning false never leaves a queued record unseen.
+// returning false never leaves a queued record (or a wake-up's token) unseen.
 func (c *recvCall) attempt(uintptr) bool {
 	c.n, c.rc = c.s.recvNow(c.pkts, c.buf)
 	return c.rc != -C.int(syscall.EAGAIN)
@@ -115,8 +110,8 @@ func (s *Sub) recvNow(pkts []Packet, buf []byte) (int, C.int) {
 
 // Recv fills pkts with received records and returns how many (at least 1, at most len(pkts)
 // and the batch size). It waits, in Go's poller, until one is queued, the read deadline
-// passes (os.ErrDeadlineExceeded) or the Sub is closed (ErrClosed). With FlagNonblock it
-// does not wait: the error wraps syscall.EAGAIN.
+// passes (os.ErrDeadlineExceeded), Wakeup is called (ErrWakeup) or the Sub is closed
+// (ErrClosed). With FlagNonblock it does not wait: the error wraps syscall.EAGAIN.
 //
 // Each Packet's byte slices are new copies (one allocation per call for the batch), so
 // receiving into the same pkts again allocates nothing else.
@@ -202,37 +197,10 @@ func (s *Sub) recv(ctx context.Context, pkts []Packet, buf []byte) (int, error) 
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			return 0, &os.SyscallError{Syscall: "psample: wait", Err: err}
 		}
-		err = s.afterDeadline(ctx)
-		if err == errWakePending {
-			// The file's deadline is in the past until the wake-up is returned: read without
-			// the poller, which would fail at once.
-			if n, rc := s.recvNow(pkts, buf); rc != -C.int(syscall.EAGAIN) {
-				return s.result(n, rc)
-			}
-			// Another receive took the wake-up and has yet to count it: wait until it has.
-			err = s.waitWakeupsDrop(ctx)
-		}
-		if err != nil {
+		if err := s.afterDeadline(ctx); err != nil {
 			return 0, err
 		}
 	}
-}
-
-// waitWakeupsDrop waits until the count of pending wake-ups changes (or the Sub closes, or ctx
-// ends: then its error).
-func (s *Sub) waitWakeupsDrop(ctx context.Context) error {
-	s.dl.mu.Lock()
-	defer s.dl.mu.Unlock()
-	for pending := s.dl.wakeups; pending > 0 && s.dl.wakeups == pending; {
-		switch {
-		case ctx != nil && ctx.Err() != nil:
-			return ctx.Err()
-		case s.isClosed():
-			return ErrClosed
-		}
-		s.dl.cond.Wait()
-	}
-	return nil
 }
 
 // afterDeadline decides what a wait that ended on the file's deadline means: the caller's
@@ -249,8 +217,6 @@ func (s *Sub) afterDeadline(ctx context.Context) error {
 			return ErrClosed
 		case !s.dl.at.IsZero() && !time.Now().Before(s.dl.at):
 			return os.ErrDeadlineExceeded
-		case s.dl.wakeups > 0:
-			return errWakePending
 		case s.dl.interrupts == 0:
 			return nil
 		}
@@ -275,52 +241,31 @@ func (s *Sub) resume() {
 	s.dl.mu.Unlock()
 }
 
-// restoreDeadline puts the caller's deadline back on the file once no RecvContext interrupt and
-// no Wakeup holds it in the past, and wakes the receives waiting for that. Called with dl.mu.
+// restoreDeadline puts the caller's deadline back on the file once no RecvContext interrupt
+// holds it in the past, and wakes the receives waiting for that. Called with dl.mu.
 func (s *Sub) restoreDeadline() {
-	if s.dl.interrupts == 0 && s.dl.wakeups == 0 {
+	if s.dl.interrupts == 0 {
 		_ = s.file.SetReadDeadline(s.dl.at)
 	}
 	s.dl.cond.Broadcast()
 }
 
-// woken counts one Wakeup as returned (by a receive that got ECANCELED from the C handle).
-func (s *Sub) woken() {
-	s.dl.mu.Lock()
-	if s.dl.wakeups > 0 {
-		s.dl.wakeups--
-	}
-	s.restoreDeadline()
-	s.dl.mu.Unlock()
-}
-
-// Wakeup makes one receive return an error wrapping syscall.ECANCELED (errors.Is(err,
-// syscall.ECANCELED)): a Recv or RecvContext waiting on the Sub now, or else the next one that
-// would wait (or, with FlagNonblock, return EAGAIN). Records already queued are returned first.
-// Wake-ups add up: three calls end three receives. Any goroutine may call it, also during a
-// Recv; after Close it returns ErrClosed. It wraps psample_wakeup, which is async-signal-safe in
-// C, but this method takes locks: from a signal, use os/signal and call it from a goroutine.
+// Wakeup makes one receive return ErrWakeup: the next Recv or RecvContext on the Sub, or one
+// waiting now, before it receives anything (as pcap_breakloop: records already queued stay for
+// the receives after it). Wake-ups add up: three calls end three receives. Any goroutine may
+// call it, also during a Recv; after Close it returns ErrClosed. It is psample_wakeup, which
+// makes the descriptor the Sub waits on (psample_poll_fd) readable, so the library keeps the
+// count, not this binding. psample_wakeup is async-signal-safe in C, but this method takes a
+// lock: from a signal, use os/signal and call it from a goroutine.
 func (s *Sub) Wakeup() error {
-	if s.isClosed() {
-		return ErrClosed
-	}
-	s.dl.mu.Lock()
-	defer s.dl.mu.Unlock()
 	s.cmu.Lock()
-	if s.h == nil {
-		s.cmu.Unlock()
+	defer s.cmu.Unlock()
+	if s.h == nil || s.isClosed() {
 		return ErrClosed
 	}
-	rc := C.psample_wakeup(s.h)
-	s.cmu.Unlock()
-	if rc < 0 {
+	if rc := C.psample_wakeup(s.h); rc < 0 {
 		return fail("wakeup", rc)
 	}
-	// The C handle's own wake-up does not reach a receive parked in Go's poller (it waits on the
-	// socket only): a deadline in the past does, until a receive returns the ECANCELED.
-	s.dl.wakeups++
-	_ = s.file.SetReadDeadline(aLongTimeAgo) // fails only once closed, which wakes them anyway
-	s.dl.cond.Broadcast()
 	return nil
 }
 
@@ -334,8 +279,7 @@ func (s *Sub) result(n int, rc C.int) (int, error) {
 	case rc == -C.int(syscall.EBADF) || s.isClosed():
 		return 0, ErrClosed
 	case rc == -C.int(syscall.ECANCELED):
-		s.woken()
-		return 0, errWoken
+		return 0, ErrWakeup
 	}
 	return 0, fail("recv", rc)
 }
@@ -350,8 +294,8 @@ func (s *Sub) SetReadDeadline(t time.Time) error {
 	s.dl.mu.Lock()
 	defer s.dl.mu.Unlock()
 	s.dl.at = t
-	if s.dl.interrupts > 0 || s.dl.wakeups > 0 {
-		return nil // resume or woken sets it
+	if s.dl.interrupts > 0 {
+		return nil // resume sets it
 	}
 	if err := s.file.SetReadDeadline(t); err != nil {
 		if s.isClosed() {
