@@ -244,6 +244,11 @@ class _Handle:
             handle = self._enter()
             try:
                 rc: int = _lib().psample_recv(handle, self._buf, len(self._buf), _PACKET_SIZE)
+                if rc >= 0:
+                    # Copied before _leave(): the records point into the handle's buffers, which
+                    # a close() in another thread frees once no call is inside. Read from the
+                    # array at each record's offset: indexing it would build a ctypes object per record.
+                    return [_packet_from_buffer(self._buf, i * _PACKET_SIZE, Packet) for i in range(rc)]
             finally:
                 self._leave()
             if rc != -_errno.EINTR:
@@ -251,10 +256,7 @@ class _Handle:
         if rc == -_errno.ECANCELED:
             # close() wakes the receives it finds inside the handle: that is no wakeup().
             raise _closed_error() if self._closing else _wakeup_error()
-        if rc < 0:
-            raise _error(rc)
-        # Read from the array at each record's offset: indexing it would build a ctypes object per record.
-        return [_packet_from_buffer(self._buf, i * _PACKET_SIZE, Packet) for i in range(rc)]
+        raise _error(rc)
 
     def stats(self) -> Stats:
         """The subscription's loss accounting (delivered, kernel_drops, seq_gaps, ...)."""
