@@ -32,6 +32,8 @@
 mod decode;
 /// cbindgen:ignore
 mod error;
+/// cbindgen:ignore
+mod family;
 #[cfg(feature = "capi")]
 #[doc(hidden)]
 pub mod ffi;
@@ -53,6 +55,8 @@ mod subscription;
 mod subscription_fd;
 /// cbindgen:ignore
 mod uapi;
+/// cbindgen:ignore
+mod wake;
 
 /// cbindgen:ignore
 #[cfg(feature = "tokio")]

@@ -101,8 +101,9 @@ impl RecvBuffers {
         !self.control.is_empty()
     }
 
-    /// Reads up to `max` queued datagrams without waiting (`MSG_DONTWAIT`): `EAGAIN` when
-    /// nothing is queued. The caller decides how to wait, so a busy socket costs one system call.
+    /// Reads up to `max` datagrams in one `recvmmsg(MSG_WAITFORONE)`: on a blocking socket it
+    /// waits for the first one, then takes what else is queued without waiting; on a nonblocking
+    /// socket it gives `EAGAIN` when nothing is queued. One system call either way.
     pub fn read(&mut self, fd: RawFd, max: usize) -> Result<usize> {
         let n = max.clamp(1, self.batch());
         // The kernel wrote back the lengths it used into the headers it filled last time (and
@@ -119,7 +120,7 @@ impl RecvBuffers {
         // outlive the call and are not borrowed meanwhile (`&mut self`); the kernel writes at most
         // the lengths given, and the headers' output fields.
         let got =
-            unsafe { libc::recvmmsg(fd, self.hdrs.as_mut_ptr(), n as u32, libc::MSG_DONTWAIT, std::ptr::null_mut()) };
+            unsafe { libc::recvmmsg(fd, self.hdrs.as_mut_ptr(), n as u32, libc::MSG_WAITFORONE, std::ptr::null_mut()) };
         if got < 0 {
             return Err(Errno::last_os_error());
         }

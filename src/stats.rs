@@ -14,7 +14,9 @@ macro_rules! stats_fields {
             /// Group created/deleted events handed to the caller.
             config_events: u64,
             /// Samples the kernel dropped on this socket because its receive buffer was full
-            /// (`SO_MEMINFO`).
+            /// (`SO_MEMINFO`). The kernel counts in 32 bits; the library accumulates the
+            /// differences into 64, exact as long as the counters are read at least once per
+            /// 2^31 drops (each stats call reads them, and so does closing the handle).
             kernel_drops: u64,
             /// Samples missing according to the group sequence numbers.
             seq_gaps: u64,
@@ -100,6 +102,28 @@ stats_fields!(define_shared_stats);
 /// read-modify-write on the receive path.
 pub fn add(counter: &AtomicU64, n: u64) {
     counter.store(counter.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+}
+
+/// Folds a reading `raw` of a 32-bit counter that wraps (SO_MEMINFO's drop count) into `total`,
+/// a 64-bit count whose low 32 bits follow the last reading folded in, and returns the new total.
+///
+/// Lock-free (any thread may read the stats). A reading older than one already folded in (a
+/// concurrent reader that lost the race) is ignored: a difference of 2^31 or more is taken as
+/// going backwards, not as almost 2^32 new drops. So the total is exact as long as it is updated
+/// at least once per 2^31 drops.
+pub fn accumulate_u32(total: &AtomicU64, raw: u32) -> u64 {
+    let mut prev = total.load(Ordering::Relaxed);
+    loop {
+        let delta = raw.wrapping_sub(prev as u32);
+        if delta == 0 || delta >= 1 << 31 {
+            return prev;
+        }
+        let new = prev.wrapping_add(u64::from(delta));
+        match total.compare_exchange_weak(prev, new, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return new,
+            Err(now) => prev = now,
+        }
+    }
 }
 
 /// What one handle saw of one (namespace, group): as [`Subscription::group_stats`](crate::Subscription::group_stats) lists it.
@@ -248,6 +272,40 @@ mod tests {
         }
         assert_eq!(t.observe(-1, 1, Some(1)), 0); // backwards: restart, not a loss
         assert_eq!(t.observe(-1, 1, Some(2)), 0);
+    }
+
+    #[test]
+    fn drop_counts_accumulate_across_the_u32_wrap() {
+        let total = AtomicU64::new(0);
+        assert_eq!(accumulate_u32(&total, 5), 5);
+        assert_eq!(accumulate_u32(&total, 0x7fff_0000), 0x7fff_0000);
+        assert_eq!(accumulate_u32(&total, 0xf000_0000), 0xf000_0000);
+        assert_eq!(accumulate_u32(&total, u32::MAX), u64::from(u32::MAX));
+        // The kernel's counter wraps to 3: four more drops, not a fall.
+        assert_eq!(accumulate_u32(&total, 3), u64::from(u32::MAX) + 4);
+        assert_eq!(total.load(Ordering::Relaxed), (1 << 32) + 3);
+        // Twice more around, in steps just below 2^31.
+        let mut raw = 3u32;
+        for _ in 0..4 {
+            raw = raw.wrapping_add((1 << 31) - 1);
+            accumulate_u32(&total, raw);
+        }
+        assert_eq!(total.load(Ordering::Relaxed), (1 << 32) + 3 + 4 * ((1 << 31) - 1));
+        assert_eq!(total.load(Ordering::Relaxed) as u32, raw, "the low 32 bits follow the reading");
+    }
+
+    #[test]
+    fn a_stale_drop_reading_adds_nothing() {
+        let total = AtomicU64::new(0);
+        accumulate_u32(&total, 1000);
+        // A reader that read 990 before another folded 1000 in: ignored, not 2^32 - 10 drops.
+        assert_eq!(accumulate_u32(&total, 990), 1000);
+        assert_eq!(accumulate_u32(&total, 1000), 1000, "the same reading twice adds nothing");
+        assert_eq!(accumulate_u32(&total, 1001), 1001);
+        // Stale across the wrap: the total is past 2^32, the reading from just before it.
+        let total = AtomicU64::new((1 << 32) + 2);
+        assert_eq!(accumulate_u32(&total, u32::MAX), (1 << 32) + 2);
+        assert_eq!(accumulate_u32(&total, 7), (1 << 32) + 7);
     }
 
     #[test]

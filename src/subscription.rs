@@ -1,81 +1,79 @@
 //! A subscription to psample: opens and joins the sample socket, then turns datagrams into decoded
-//! records, applying the sender policy, following module reloads and keeping the statistics.
+//! records, applying the sender policy and keeping the statistics. Wake-ups live in `wake`, the
+//! family's comings and goings in `family`.
 //!
-//! Threads: one thread receives ([`Subscription::recv`] takes `&mut self`); any thread may read
-//! the counters or wake the receiver through a [`Remote`], which shares only the parts built for
-//! that (atomic counters, the socket for its read-only queries, the wake-up eventfd).
+//! Threads: one thread receives ([`Subscription::recv`] takes `&mut self`) and owns the sample
+//! socket; any thread may read the counters or wake the receiver through a [`Remote`], which
+//! shares only what is built for that (atomic counters, the wake-up state and its own socket).
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::os::fd::RawFd;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::decode::{self, split_header, DecodeError, RecordKind, Sample};
 use crate::error::{Errno, Result};
-use crate::netlink::{control, netns, PsampleIds, SampleSocket};
+use crate::family::{family_event, join, Family};
+use crate::netlink::{control, netns, socket, PsampleIds, SampleSocket};
 use crate::options::{self, Options};
 use crate::recv::{Received, RecvBuffers};
 use crate::stats::{self, GroupStats, SeqTracker, SharedStats, Stats};
 use crate::uapi::{self, ctrl};
+use crate::wake::{self, Wake};
 
-/// What other threads may touch while one thread receives.
+/// What other threads may touch while one thread receives. Not the sample socket: the
+/// subscription owns it and closes it when dropped, whatever `Remote`s are left.
 struct Shared {
-    sock: SampleSocket,
     stats: SharedStats,
-    /// Wake-ups asked for and not yet returned as `ECANCELED`. The count is the truth; the eventfd
-    /// only rings a receiver that sleeps in poll().
-    wakeups: AtomicU64,
-    doorbell: OwnedFd,
+    wake: Wake,
+    /// The sample socket's descriptor while the subscription lives, for `Remote::stats` on other
+    /// threads; `None` once it is dropped. The lock keeps the socket open during such a read.
+    sample_fd: Mutex<Option<RawFd>>,
 }
 
 impl Shared {
-    fn stats(&self) -> Stats {
-        let mut st = self.stats.load();
-        st.kernel_drops = u64::from(self.sock.kernel_drops().unwrap_or(0));
-        st.rcvbuf = self.sock.rcvbuf().unwrap_or(0);
-        st
-    }
-
-    /// Async-signal-safe: one lock-free atomic add and one write(2); no lock, no allocation.
-    fn wake(&self) -> Result<()> {
-        self.wakeups.fetch_add(1, Ordering::SeqCst);
-        let one = 1u64;
-        // SAFETY: writes the 8 bytes of a live u64 to the eventfd this struct owns.
-        let n = unsafe { libc::write(self.doorbell.as_raw_fd(), (&one as *const u64).cast(), 8) };
-        // EAGAIN: the eventfd counter is saturated, so it is readable already; the wake-up counts.
-        if n < 0 && Errno::last_os_error() != Errno(libc::EAGAIN) {
-            return Err(Errno::last_os_error());
+    /// Folds the socket's drop count and buffer size into the counters, then reads them all.
+    fn stats_from(&self, fd: RawFd) -> Stats {
+        if let Ok(raw) = socket::kernel_drops(fd) {
+            stats::accumulate_u32(&self.stats.kernel_drops, raw);
         }
-        Ok(())
-    }
-
-    /// Takes one pending wake-up, if any.
-    fn take_wakeup(&self) -> bool {
-        self.wakeups.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
-    }
-
-    /// Empties the eventfd after it rang (the pending count stays in `wakeups`).
-    fn quiet_doorbell(&self) {
-        let mut count = 0u64;
-        // SAFETY: reads at most 8 bytes into a live u64 from the nonblocking eventfd this struct owns.
-        unsafe { libc::read(self.doorbell.as_raw_fd(), (&mut count as *mut u64).cast(), 8) };
+        if let Ok(bytes) = socket::rcvbuf(fd) {
+            self.stats.rcvbuf.store(bytes, Ordering::Relaxed);
+        }
+        self.stats.load()
     }
 }
 
 /// A handle other threads use on a [`Subscription`] while it receives: read its counters, wake
-/// it. Cheap to clone; keeps the socket open until the last clone and the subscription are gone.
+/// it. Cheap to clone. It does not keep the subscription's socket open: once the subscription is
+/// dropped, [`stats`](Remote::stats) gives its final figures and [`wake`](Remote::wake) fails.
 #[derive(Clone)]
 pub struct Remote(Arc<Shared>);
 
 impl Remote {
-    /// As [`Subscription::stats`], from any thread.
+    /// As [`Subscription::stats`], from any thread; after the subscription was dropped, the
+    /// figures it had then.
     pub fn stats(&self) -> Stats {
-        self.0.stats()
+        let fd = self.0.sample_fd.lock().unwrap_or_else(PoisonError::into_inner);
+        match *fd {
+            Some(fd) => self.0.stats_from(fd),
+            None => self.0.stats.load(),
+        }
     }
 
-    /// Makes the receiver's blocked `recv`, or its next one that would block (or return `EAGAIN`),
-    /// return `ECANCELED`: once per call. Queued samples are returned first. Async-signal-safe.
+    /// Wakes the receiver, as `pcap_breakloop` does: its next [`recv`](Subscription::recv), or
+    /// the one blocked now, returns `ECANCELED` before reading more, whether or not samples are
+    /// queued (they stay queued for later calls: none is lost). Once per call. A receive already
+    /// inside `recvmmsg` returns the batch it got first. The subscription's descriptor turns
+    /// readable, so an event loop (or `AsyncSubscription`) wakes too.
+    ///
+    /// Async-signal-safe: one atomic add and one `send(2)`, no lock, no allocation.
+    ///
+    /// Errors: `ENOTCONN` once the subscription was dropped (nothing happens); `EPERM` when the
+    /// wake-up counts but could not be sent, because the subscription was opened without
+    /// CAP_NET_ADMIN (possible with group events only): a blocked receive then answers it when
+    /// the next record arrives, a later one at once.
     pub fn wake(&self) -> Result<()> {
-        self.0.wake()
+        self.0.wake.wake()
     }
 }
 
@@ -89,6 +87,8 @@ pub struct Subscription {
     family: Family,
     rx: RecvBuffers,
     seq: SeqTracker,
+    /// Dropped last (after `Drop::drop` detached the `Remote`s).
+    sock: SampleSocket,
 }
 
 impl Subscription {
@@ -96,40 +96,31 @@ impl Subscription {
     /// `wait_family`, succeeds when psample is not registered yet and joins when it appears.
     pub fn open(opts: Options) -> Result<Self> {
         opts.validate()?;
-        let (ids, sock) = match opts.netns_fd {
-            Some(fd) => netns::with_netns(fd, || open_socket(&opts))?,
-            None => open_socket(&opts)?,
+        let (ids, sock, wake) = match opts.netns_fd {
+            Some(fd) => netns::with_netns(fd, || open_sockets(&opts))?,
+            None => open_sockets(&opts)?,
         };
-        // SAFETY: plain eventfd(2) call; the result is checked before use.
-        let efd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-        if efd < 0 {
-            return Err(Errno::last_os_error());
-        }
-        // SAFETY: `efd` is a fresh descriptor that nothing else owns.
-        let doorbell = unsafe { OwnedFd::from_raw_fd(efd) };
-        let shared = Shared { sock, stats: SharedStats::default(), wakeups: AtomicU64::new(0), doorbell };
+        let shared = Shared { stats: SharedStats::default(), wake, sample_fd: Mutex::new(Some(sock.fd())) };
         shared.stats.joined.store(u64::from(ids.is_some()), Ordering::Relaxed);
         Ok(Subscription {
             rx: RecvBuffers::new(opts.batch_or_default(), opts.all_netns),
             opts,
-            family: Family {
-                gone: ids.is_none(),
-                joined_once: ids.is_some(),
-                ids: ids.unwrap_or(PsampleIds { family: 0, packets_group: 0, config_group: 0 }),
-            },
+            family: Family::new(ids),
             shared: Arc::new(shared),
             seq: SeqTracker::default(),
+            sock,
         })
     }
 
-    /// The descriptor to poll for readability (also through `AsFd`/`AsRawFd`).
+    /// The descriptor to poll for readability (also through `AsFd`/`AsRawFd`): readable when
+    /// records are queued or a wake-up is pending.
     pub fn fd(&self) -> RawFd {
-        self.shared.sock.fd()
+        self.sock.fd()
     }
 
     /// Counters, with the kernel's drop count and the buffer size read from the socket now.
     pub fn stats(&self) -> Stats {
-        self.shared.stats()
+        self.shared.stats_from(self.sock.fd())
     }
 
     /// A handle for other threads: counters and wake-up.
@@ -145,11 +136,10 @@ impl Subscription {
     /// Receives up to `max` records, calling `each` for every one, and returns how many.
     ///
     /// Blocks until at least one record is ready unless the subscription is nonblocking (then
-    /// `EAGAIN`). `EINTR` on a signal; `ECANCELED` once per [`Remote::wake`], when nothing is
-    /// queued. The records borrow this subscription's buffers.
+    /// `EAGAIN`). `EINTR` on a signal. `ECANCELED` once per [`Remote::wake`], before reading:
+    /// queued records stay for the next call. The records borrow this subscription's buffers.
     ///
-    /// Under load this is one `recvmmsg` per call. Only when nothing is queued does a blocking
-    /// subscription poll the socket and the wake-up eventfd, then read again.
+    /// One `recvmmsg` per call, whether records are queued or it waits for them.
     pub fn recv(&mut self, max: usize, each: impl FnMut(&Sample<'_>)) -> Result<usize> {
         self.recv_into(max, &mut EachSample(each))
     }
@@ -161,15 +151,14 @@ impl Subscription {
             return Ok(0);
         }
         loop {
+            if self.shared.wake.take() {
+                return Err(Errno(libc::ECANCELED));
+            }
             if self.family.gone && self.family.joined_once && !self.opts.resubscribe {
                 return Err(Errno(libc::ENODEV));
             }
-            let n = match self.rx.read(self.shared.sock.fd(), max) {
+            let n = match self.rx.read(self.sock.fd(), max) {
                 Ok(n) => n,
-                Err(Errno(libc::EAGAIN)) => {
-                    self.wait()?;
-                    continue;
-                }
                 Err(Errno(libc::ENOBUFS)) => {
                     stats::add(&self.shared.stats.enobufs, 1);
                     if self.opts.enobufs {
@@ -177,48 +166,36 @@ impl Subscription {
                     }
                     continue;
                 }
+                // A signal handler that called psample_wakeup() interrupted the wait: answer it.
+                Err(Errno(libc::EINTR)) if self.shared.wake.take() => return Err(Errno(libc::ECANCELED)),
                 Err(e) => return Err(e),
             };
-            let delivered = self.deliver(n, sink);
+            let (delivered, tokens) = self.deliver(n, sink);
             if delivered > 0 {
+                if tokens > 0 && self.shared.wake.pending() {
+                    // This read took the token of a wake-up the next call answers: send another,
+                    // so a caller that polls first sees the descriptor readable.
+                    let _ = self.shared.wake.ring();
+                }
                 return Ok(delivered);
             }
+            // Only tokens (or nothing for the caller): the top of the loop answers a pending
+            // wake-up, else this waits again.
         }
-    }
-
-    /// Nothing is queued: `ECANCELED` for a pending wake-up, `EAGAIN` when nonblocking, else
-    /// sleeps until the socket or the eventfd is readable (`EINTR` on a signal).
-    fn wait(&self) -> Result<()> {
-        if self.shared.take_wakeup() {
-            return Err(Errno(libc::ECANCELED));
-        }
-        if self.opts.nonblocking {
-            return Err(Errno(libc::EAGAIN));
-        }
-        let mut fds = [
-            libc::pollfd { fd: self.shared.sock.fd(), events: libc::POLLIN, revents: 0 },
-            libc::pollfd { fd: self.shared.doorbell.as_raw_fd(), events: libc::POLLIN, revents: 0 },
-        ];
-        // SAFETY: `fds` is a live array of two pollfd for the duration of the call.
-        if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 {
-            return Err(Errno::last_os_error());
-        }
-        if fds[1].revents != 0 {
-            self.shared.quiet_doorbell();
-            if self.shared.take_wakeup() {
-                return Err(Errno(libc::ECANCELED));
-            }
-        }
-        Ok(())
     }
 
     /// Decodes the `n` datagrams of the last read into `sink`, counts.
-    fn deliver(&mut self, n: usize, sink: &mut impl Sink) -> usize {
-        let Subscription { shared, opts, family, rx, seq } = self;
+    /// Returns (records delivered, wake-up tokens seen).
+    fn deliver(&mut self, n: usize, sink: &mut impl Sink) -> (usize, usize) {
+        let Subscription { shared, opts, family, rx, seq, sock } = self;
         let st = &shared.stats;
-        let mut delivered = 0;
+        let (mut delivered, mut tokens) = (0, 0);
         for i in 0..n {
             let meta = rx.meta(i);
+            if shared.wake.is_token(&meta) {
+                tokens += 1;
+                continue;
+            }
             if meta.truncated {
                 stats::add(&st.truncated, 1);
                 decode::repair_truncated(rx.message_mut(i));
@@ -230,7 +207,7 @@ impl Subscription {
             if ty == ctrl::FAMILY_ID {
                 if meta.sender_portid == 0 {
                     let event = family_event(command, msg, family.ids.family);
-                    family.on_event(event, shared, opts);
+                    family.on_event(event, sock, st, opts);
                 }
                 continue;
             }
@@ -266,7 +243,18 @@ impl Subscription {
                 Err(_) => stats::add(&st.decode_errors, 1),
             }
         }
-        delivered
+        (delivered, tokens)
+    }
+}
+
+impl Drop for Subscription {
+    /// Leaves the final figures in the shared counters, refuses wake-ups from now on, then lets
+    /// the socket close (it is the last field): `Remote`s outlive it with counters only.
+    fn drop(&mut self) {
+        let mut fd = self.shared.sample_fd.lock().unwrap_or_else(PoisonError::into_inner);
+        self.shared.stats_from(self.sock.fd());
+        self.shared.wake.close();
+        *fd = None;
     }
 }
 
@@ -311,44 +299,6 @@ impl<F: FnMut(&Sample<'_>)> Sink for EachSample<F> {
     }
 }
 
-/// Whether and with which ids the handle is joined to psample.
-struct Family {
-    ids: PsampleIds,
-    /// psample is not registered (it went away, or with `wait_family` was never there): the
-    /// handle is joined to no psample group.
-    gone: bool,
-    /// The handle was joined at least once (so a removal is final without `resubscribe`).
-    joined_once: bool,
-}
-
-impl Family {
-    /// Follows psample going away and coming back.
-    fn on_event(&mut self, event: FamilyEvent, shared: &Shared, opts: &Options) {
-        let st = &shared.stats;
-        match event {
-            FamilyEvent::Removed if !self.gone => {
-                self.gone = true;
-                stats::add(&st.family_removed, 1);
-                st.joined.store(0, Ordering::Relaxed);
-            }
-            FamilyEvent::Added if self.gone && (opts.resubscribe || !self.joined_once) => {
-                // Ids are new after a reload: join again on the same socket, so the fd the caller
-                // polls stays valid.
-                if let Ok(ids) = control::resolve_psample() {
-                    if join(&shared.sock, &ids, opts).is_ok() {
-                        if self.joined_once {
-                            stats::add(&st.resubscribed, 1);
-                        }
-                        *self = Family { ids, gone: false, joined_once: true };
-                        st.joined.store(1, Ordering::Relaxed);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
 /// Lists psample's groups in the calling thread's namespace, or in `netns_fd`'s.
 pub fn list_groups(netns_fd: Option<RawFd>, each: impl FnMut(control::GroupInfo)) -> Result<()> {
     options::validate_netns_fd(netns_fd)?;
@@ -360,6 +310,13 @@ pub fn list_groups(netns_fd: Option<RawFd>, each: impl FnMut(control::GroupInfo)
         Some(fd) => netns::with_netns(fd, run),
         None => run(),
     }
+}
+
+/// Opens the sample socket and the waker connected to it, in the calling thread's namespace.
+fn open_sockets(opts: &Options) -> Result<(Option<PsampleIds>, SampleSocket, Wake)> {
+    let (ids, sock) = open_socket(opts)?;
+    let wake = Wake::open(wake::portid(sock.fd())?)?;
+    Ok((ids, sock, wake))
 }
 
 /// Opens the socket and joins nlctrl's notify group, then psample's groups. The notify group is
@@ -384,45 +341,4 @@ fn open_socket(opts: &Options) -> Result<(Option<PsampleIds>, SampleSocket)> {
     }
     sock.set_nonblocking(opts.nonblocking)?;
     Ok((ids, sock))
-}
-
-/// Attaches the group filter for `ids.family` and joins psample's groups.
-fn join(sock: &SampleSocket, ids: &PsampleIds, opts: &Options) -> Result<()> {
-    if !opts.groups.is_empty() {
-        sock.set_group_filter(ids.family, &opts.groups)?;
-    }
-    if opts.config_events {
-        sock.join(ids.config_group)?;
-    }
-    if !opts.no_samples {
-        sock.join(ids.packets_group)?;
-    }
-    Ok(())
-}
-
-#[derive(Debug, PartialEq, Eq)]
-enum FamilyEvent {
-    Added,
-    Removed,
-    Other,
-}
-
-/// Reads a controller notification: is it about psample (by name or by its current id)?
-fn family_event(command: u8, msg: &[u8], psample_id: u16) -> FamilyEvent {
-    let mut about_psample = false;
-    for (ty, p) in decode::attrs::Attrs::new(&msg[uapi::ATTRS_OFFSET..]).flatten() {
-        match ty {
-            ctrl::ATTR_FAMILY_NAME => {
-                about_psample |= p.split(|b| *b == 0).next() == Some(uapi::FAMILY_NAME.as_bytes())
-            }
-            ctrl::ATTR_FAMILY_ID if command == ctrl::CMD_DELFAMILY => about_psample |= p == psample_id.to_ne_bytes(),
-            _ => {}
-        }
-    }
-    match command {
-        _ if !about_psample => FamilyEvent::Other,
-        ctrl::CMD_NEWFAMILY => FamilyEvent::Added,
-        ctrl::CMD_DELFAMILY => FamilyEvent::Removed,
-        _ => FamilyEvent::Other,
-    }
 }

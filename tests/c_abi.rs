@@ -13,7 +13,7 @@ use std::process::{Command, Output};
 mod support;
 use support::{cdylib, files_under, make, run, run_ok, target_dir, text, ROOT, VERSION};
 
-const EXPORTS: [&str; 13] = [
+const EXPORTS: [&str; 14] = [
     "psample_close",
     "psample_decode",
     "psample_effective_rate",
@@ -21,6 +21,7 @@ const EXPORTS: [&str; 13] = [
     "psample_group_stats",
     "psample_list_groups",
     "psample_ovs_cookie",
+    "psample_poll_fd",
     "psample_recv",
     "psample_stats",
     "psample_strerror",

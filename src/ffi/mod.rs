@@ -27,7 +27,7 @@ use types::*;
 pub struct psample_sub {
     /// The socket descriptor, fixed for the handle's life.
     fd: c_int,
-    /// What psample_stats() and psample_wakeup() use from any thread (atomics, the eventfd).
+    /// What psample_stats() and psample_wakeup() use from any thread (atomics, the waker socket).
     remote: Remote,
     /// Receive state. Only psample_recv() touches it, one thread at a time by the C contract, so
     /// a `&mut` to it never coexists with another reference to it; the other entry points reach
@@ -132,12 +132,12 @@ pub unsafe extern "C" fn psample_subscribe(out: *mut *mut psample_sub, opts: *co
 /// (pass `sizeof(struct psample_packet)`; the library writes `min(pkt_size, its own size)` bytes
 /// per element and zeroes the rest of each element, so fields of a newer header read 0).
 ///
-/// Blocks until at least one record is queued (one recvmmsg(2) when samples are queued; only when
-/// none is, a poll(2) on the socket and the wake-up eventfd, then a second recvmmsg), then takes what is queued, up to `n` (and the
-/// handle's batch size), without blocking again. Returns the number of records filled (>= 1),
-/// 0 when `n` is 0, or a negative errno: `-EAGAIN` (nonblocking handle, nothing queued; with
-/// `PSAMPLE_SUB_WAIT_FAMILY` also while psample is not loaded), `-ECANCELED` (psample_wakeup() was
-/// called and nothing is queued), `-EINTR` (a signal arrived while waiting, even with
+/// Blocks until at least one record is queued, then takes what is queued, up to `n` (and the
+/// handle's batch size), without blocking again: one recvmmsg(2) per call, waiting or not.
+/// Returns the number of records filled (>= 1), 0 when `n` is 0, or a negative errno:
+/// `-EAGAIN` (nonblocking handle, nothing queued; with `PSAMPLE_SUB_WAIT_FAMILY` also while
+/// psample is not loaded), `-ECANCELED` (psample_wakeup() was called: see there; checked first,
+/// before reading, and queued records stay for the next call), `-EINTR` (a signal arrived while waiting, even with
 /// `SA_RESTART`: call again), `-ENOBUFS` (only with `PSAMPLE_SUB_ENOBUFS`), `-ENODEV` (the psample
 /// module was unloaded), `-EINVAL` (NULL `sub`, NULL `pkts` with `n > 0`, `pkt_size` below
 /// `PSAMPLE_PACKET_SIZE_V1` or above `PSAMPLE_MAX_STRUCT_SIZE`).
@@ -145,8 +145,8 @@ pub unsafe extern "C" fn psample_subscribe(out: *mut *mut psample_sub, opts: *co
 /// Pointers in the filled packets stay valid until the next psample_recv() or psample_close() on
 /// this handle.
 ///
-/// Thread safety: one thread at a time per handle. psample_stats(), psample_wakeup() and
-/// psample_fd() may run on other threads meanwhile; nothing else may.
+/// Thread safety: one thread at a time per handle. psample_stats(), psample_wakeup(),
+/// psample_poll_fd() and psample_fd() may run on other threads meanwhile; nothing else may.
 ///
 /// # Safety
 /// `sub` must be NULL or a live handle used by one thread at a time; `pkts` must be NULL or point
@@ -171,8 +171,9 @@ pub unsafe extern "C" fn psample_recv(
     })
 }
 
-/// The handle's socket descriptor, for poll/epoll (POLLIN). Owned by the handle: do not close it or
-/// read from it. `-EINVAL` for a NULL `sub`.
+/// The handle's socket descriptor, for poll/epoll (POLLIN): the same descriptor as
+/// psample_poll_fd(), which documents it. Owned by the handle: do not close it or read from it.
+/// `-EINVAL` for a NULL `sub`.
 ///
 /// Thread safety: any thread, also during psample_recv() (the descriptor never changes).
 ///
@@ -186,11 +187,36 @@ pub unsafe extern "C" fn psample_fd(sub: *const psample_sub) -> c_int {
     })
 }
 
+/// The one descriptor an event loop (poll, epoll, the Go netpoller, asyncio's add_reader, tokio's
+/// AsyncFd) waits on: readable (POLLIN) when records are queued or a psample_wakeup() is pending.
+/// It is the handle's socket; a wake-up makes it readable by queueing a token the library
+/// recognises and never returns. Owned by the handle: do not close it or read from it. Fixed
+/// for the handle's life (also across a module reload). Since 0.3.
+///
+/// The pattern: subscribe with `PSAMPLE_SUB_NONBLOCK`; wait for POLLIN on this descriptor; then
+/// call psample_recv() until it returns `-EAGAIN`, and wait again. `-ECANCELED` from
+/// psample_recv() is your psample_wakeup(): leave the loop (or do what the wake-up was for).
+///
+/// Returns the descriptor, or `-EINVAL` for a NULL `sub`.
+///
+/// Thread safety: any thread, also during psample_recv().
+///
+/// # Safety
+/// `sub` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn psample_poll_fd(sub: *const psample_sub) -> c_int {
+    to_c_int(|| {
+        // SAFETY: the caller passes NULL or a live handle.
+        Ok(unsafe { handle(sub) }?.fd)
+    })
+}
+
 /// Closes the handle and frees it. NULL is a no-op. Pointers from earlier psample_recv() calls
 /// become invalid.
 ///
-/// Thread safety: no other call may be running or start on this handle (wake the receiver with
-/// psample_wakeup() and join it first).
+/// Thread safety: no other call may be running or start on this handle, on any thread or in a
+/// signal handler: wake the receiver with psample_wakeup() and join it first, and reset (or
+/// block) any signal handler that calls psample_wakeup() on it before closing.
 ///
 /// # Safety
 /// `sub` must be NULL or a live handle, and is not used again.
@@ -202,21 +228,27 @@ pub unsafe extern "C" fn psample_close(sub: *mut psample_sub) {
     }
 }
 
-/// Wakes the handle's receiver: a psample_recv() blocked on `sub`, or the next one that would block
-/// (or, on a `PSAMPLE_SUB_NONBLOCK` handle, return `-EAGAIN`), returns `-ECANCELED` instead, once
-/// per call of psample_wakeup(). Wake-ups add up: three calls make three psample_recv() calls
-/// return `-ECANCELED`. Samples already queued are returned first, never dropped.
+/// Wakes the handle's receiver, as libpcap's pcap_breakloop(): the next psample_recv() on `sub`,
+/// or the one blocked now, returns `-ECANCELED` before reading more, whether or not samples are
+/// queued, also under a sustained stream. Queued samples stay in the socket for later calls:
+/// none is lost or counted as dropped. A psample_recv() already inside its read returns the batch
+/// it got first; the call after it returns `-ECANCELED`. Once per call of psample_wakeup():
+/// three calls make three psample_recv() calls return `-ECANCELED`.
+///
+/// It also makes psample_poll_fd() readable, so an event loop wakes and its next psample_recv()
+/// returns `-ECANCELED`.
 ///
 /// For a clean shutdown, call it from a signal handler or another thread and leave the receive
-/// loop on `-ECANCELED`. Programs that poll psample_fd() themselves are not woken by it (their
-/// poll() sees only the socket); their next psample_recv() that finds nothing returns
-/// `-ECANCELED`.
+/// loop on `-ECANCELED` (then reset the signal handler before psample_close()).
 ///
-/// Returns 0, or `-EINVAL` for a NULL `sub`. Leaves `errno` alone on success.
+/// Returns 0, or `-EINVAL` for a NULL `sub`, or `-EPERM` when the handle was subscribed without
+/// CAP_NET_ADMIN (possible for group events only): the wake-up still counts, but cannot make the
+/// descriptor readable, so a blocked psample_recv() answers it only when the next record arrives,
+/// and the next call at once. Leaves `errno` alone on success.
 ///
 /// Thread safety: any thread, also while another thread is inside psample_recv() on this handle,
-/// and async-signal-safe (one lock-free atomic add and one write(2) to an eventfd: no lock, no
-/// allocation).
+/// and async-signal-safe (one lock-free atomic add and one send(2) of a 16-byte token from a
+/// socket the handle owns: no lock, no allocation). Not after psample_close() has begun.
 ///
 /// # Safety
 /// `sub` must be NULL or a live handle.

@@ -42,11 +42,6 @@ impl SampleSocket {
             .or_else(|_| sockopt::set_int(self.fd(), libc::SOL_SOCKET, libc::SO_RCVBUF, v))
     }
 
-    /// The receive buffer the kernel granted, in bytes (the kernel's doubled, accounted value).
-    pub fn rcvbuf(&self) -> Result<u32> {
-        sockopt::get::<i32>(self.fd(), libc::SOL_SOCKET, libc::SO_RCVBUF).map(|v| v.max(0) as u32)
-    }
-
     /// Overruns are counted (see `kernel_drops`) but not reported as a one-time `ENOBUFS` that
     /// would also make the kernel drop everything until the queue is empty.
     pub fn set_no_enobufs(&self, on: bool) -> Result<()> {
@@ -61,11 +56,6 @@ impl SampleSocket {
         if on { self.sock.nonblock() } else { self.sock.block() }.map_err(Errno::from)
     }
 
-    /// Messages the kernel dropped on this socket because its buffer was full (`sk_drops`).
-    pub fn kernel_drops(&self) -> Result<u32> {
-        sockopt::get::<[u32; SK_MEMINFO_VARS]>(self.fd(), libc::SOL_SOCKET, SO_MEMINFO).map(|m| m[SK_MEMINFO_DROPS])
-    }
-
     /// Attaches (or replaces) the kernel-side group filter for a non-empty group list of at most
     /// [`MAX_GROUPS`](crate::options::MAX_GROUPS) entries (checked by `Options::validate`).
     pub fn set_group_filter(&self, family: u16, groups: &[u32]) -> Result<()> {
@@ -76,4 +66,16 @@ impl SampleSocket {
         let fprog = libc::sock_fprog { len: prog.len() as u16, filter: prog.as_mut_ptr() };
         sockopt::set(self.fd(), libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &fprog)
     }
+}
+
+/// Messages the kernel dropped on the socket `fd` because its buffer was full (`sk_drops`, a u32
+/// that wraps). The caller keeps `fd` open during the call.
+pub fn kernel_drops(fd: RawFd) -> Result<u32> {
+    sockopt::get::<[u32; SK_MEMINFO_VARS]>(fd, libc::SOL_SOCKET, SO_MEMINFO).map(|m| m[SK_MEMINFO_DROPS])
+}
+
+/// The receive buffer the kernel granted the socket `fd`, in bytes (the kernel's doubled,
+/// accounted value). The caller keeps `fd` open during the call.
+pub fn rcvbuf(fd: RawFd) -> Result<u32> {
+    sockopt::get::<i32>(fd, libc::SOL_SOCKET, libc::SO_RCVBUF).map(|v| v.max(0) as u32)
 }

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -86,7 +87,6 @@ static void test_version(void)
 	snprintf(want, sizeof want, "%d.%d.%d", PSAMPLE_VERSION_MAJOR, PSAMPLE_VERSION_MINOR,
 		 PSAMPLE_VERSION_PATCH);
 	CHECK(psample_version() != NULL);
-	CHECK(strcmp(psample_version(), "0.1.0") == 0);
 	CHECK(strcmp(psample_version(), want) == 0);
 }
 
@@ -188,6 +188,7 @@ static void test_handle_functions(void)
 	EXPECT_ERR(psample_recv(NULL, pkts, 0, sizeof pkts[0]), EINVAL);
 	EXPECT_ERR(psample_recv(NULL, NULL, 1, sizeof pkts[0]), EINVAL);
 	EXPECT_ERR(psample_fd(NULL), EINVAL);
+	EXPECT_ERR(psample_poll_fd(NULL), EINVAL);
 	EXPECT_ERR(psample_wakeup(NULL), EINVAL);
 	EXPECT_ERR(psample_stats(NULL, &st, sizeof st), EINVAL);
 	EXPECT_ERR(psample_stats(NULL, NULL, sizeof st), EINVAL);
@@ -446,6 +447,45 @@ static void test_list_groups(void)
 	EXPECT_ERR(psample_list_groups(&o, g, 4, sizeof g[0], &total), EBADF);
 }
 
+static int poll_readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+/*
+ * psample_wakeup() on a live, blocking handle (PSAMPLE_SUB_WAIT_FAMILY opens one without the
+ * psample module, and no sample can arrive): the next psample_recv() returns -ECANCELED at once,
+ * once per wake-up, and psample_poll_fd() is readable while one is pending. alarm() turns a
+ * psample_recv() that blocks into a failed run.
+ */
+static void test_live_wakeup(void)
+{
+	struct psample_opts o = opts_ok();
+	struct psample_sub *sub = NULL;
+	struct psample_packet pkts[2];
+
+	o.flags = PSAMPLE_SUB_WAIT_FAMILY | PSAMPLE_SUB_RESUBSCRIBE;
+	CHECK(psample_subscribe(&sub, &o) == 0);
+	if (!sub)
+		return;
+	int fd = psample_poll_fd(sub);
+	CHECK(fd >= 0);
+	CHECK(fd == psample_fd(sub));
+	CHECK(!poll_readable(fd));
+	CHECK(psample_wakeup(sub) == 0);
+	CHECK(psample_wakeup(sub) == 0);
+	CHECK(poll_readable(fd));
+	alarm(10);
+	EXPECT_ERR(psample_recv(sub, pkts, 2, sizeof pkts[0]), ECANCELED);
+	EXPECT_ERR(psample_recv(sub, pkts, 2, sizeof pkts[0]), ECANCELED);
+	alarm(0);
+	struct psample_stats st;
+	CHECK(psample_stats(sub, &st, sizeof st) == 0);
+	CHECK(st.delivered == 0 && st.decode_errors == 0 && st.kernel_drops == 0);
+	psample_close(sub);
+}
+
 int main(void)
 {
 	test_version();
@@ -456,6 +496,7 @@ int main(void)
 	test_effective_rate();
 	test_ovs_cookie();
 	test_list_groups();
+	test_live_wakeup();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
