@@ -139,7 +139,9 @@ static int run(const uint32_t *groups, uint32_t n_groups)
 	}
 
 	struct psample_packet pkts[64];
-	struct pollfd pfd = { .fd = psample_fd(sub), .events = POLLIN };
+	/* The handle's pollable descriptor; the signals reach the wait through ppoll's mask, so the
+	 * tool needs no psample_wakeup(). */
+	struct pollfd pfd = { .fd = psample_poll_fd(sub), .events = POLLIN };
 	uint64_t left = opt.count;
 	int status = 0;
 

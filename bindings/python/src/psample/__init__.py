@@ -201,6 +201,7 @@ class _Handle:
         self._lock = threading.RLock()
         self._left = threading.Condition(self._lock)  # notified when the handle is freed
         self._inside: Dict[int, int] = {}  # thread id: its calls into the C handle
+        self._receiver: Optional[int] = None  # the thread in psample_recv (or group_stats), if any
         self._closing = False
 
     def _handle(self) -> ctypes.c_void_p:
@@ -208,17 +209,26 @@ class _Handle:
             raise _closed_error()
         return self._h
 
-    def _enter(self) -> ctypes.c_void_p:
-        """The handle, counted as in use by this thread until _leave(); ValueError once closing."""
+    def _enter(self, receive: bool = False) -> ctypes.c_void_p:
+        """The handle, counted as in use by this thread until _leave(); ValueError once closing.
+        receive: a call that the library allows one thread at a time (psample_recv,
+        psample_group_stats): RuntimeError while another one runs."""
         with self._lock:
             handle = self._handle()
             me = threading.get_ident()
+            if receive:
+                if self._receiver is not None:
+                    raise RuntimeError("another receive is running on this psample subscription: "
+                                       "receive in one thread at a time")
+                self._receiver = me
             self._inside[me] = self._inside.get(me, 0) + 1
             return handle
 
-    def _leave(self) -> None:
+    def _leave(self, receive: bool = False) -> None:
         with self._lock:
             me = threading.get_ident()
+            if receive:
+                self._receiver = None
             calls = self._inside.pop(me) - 1
             if calls:
                 self._inside[me] = calls
@@ -241,7 +251,7 @@ class _Handle:
             self._pending.clear()
             return held
         while True:
-            handle = self._enter()
+            handle = self._enter(receive=True)
             try:
                 rc: int = _lib().psample_recv(handle, self._buf, len(self._buf), _PACKET_SIZE)
                 if rc >= 0:
@@ -250,7 +260,7 @@ class _Handle:
                     # array at each record's offset: indexing it would build a ctypes object per record.
                     return [_packet_from_buffer(self._buf, i * _PACKET_SIZE, Packet) for i in range(rc)]
             finally:
-                self._leave()
+                self._leave(receive=True)
             if rc != -_errno.EINTR:
                 break
         if rc == -_errno.ECANCELED:
@@ -273,16 +283,17 @@ class _Handle:
     def group_stats(self) -> List[GroupStats]:
         """What this subscription received per (namespace, group): samples delivered, samples
         missed by the group's sequence numbers (seq_lost), and the last sequence number. Call it
-        from the receiving thread, between receives (not during another thread's recv)."""
+        from the receiving thread, between receives (during another thread's recv():
+        RuntimeError)."""
         n = 16
         while True:
             buf = (_GroupStats * n)()
             total = ctypes.c_size_t()
-            handle = self._enter()
+            handle = self._enter(receive=True)
             try:
                 rc: int = _lib().psample_group_stats(handle, buf, n, ctypes.sizeof(_GroupStats), ctypes.byref(total))
             finally:
-                self._leave()
+                self._leave(receive=True)
             if rc < 0:
                 raise _error(rc)
             if total.value <= n:
@@ -352,9 +363,10 @@ class Subscription(_Handle):
     Iterating a blocking subscription waits for packets until wakeup() (from another thread or
     a signal handler) ends the loop. Each `iter()` of a nonblocking one yields what is queued and
     then stops for good (as iterators must): wait on `fileno()` (select, selectors), then start
-    a new `for` loop. Records a loop did not consume are kept for the next loop or recv(). Not
-    thread-safe but for wakeup() and close(): receive in one thread; any thread may wake or
-    close it, also while it waits. For asyncio, use subscribe_async().
+    a new `for` loop. Records a loop did not consume are kept for the next loop or recv().
+    Receive in one thread at a time (a recv() while another thread's runs raises RuntimeError);
+    any thread may call wakeup(), stats() or close(), also during that wait. For asyncio, use
+    subscribe_async().
     """
 
     def recv(self) -> List[Packet]:
