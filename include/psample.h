@@ -365,7 +365,7 @@ struct psample_stats {
   // Samples the kernel dropped on this handle's socket because its receive buffer was full
   // (the socket's `SO_MEMINFO` drop counter): exact, in 64 bits. The kernel counts in 32 bits,
   // which wrap; the library adds up the differences, so it stays exact as long as
-  // psample_stats() is called at least once per 2^31 drops (psample_close() reads it too).
+  // psample_stats() is called at least once per 2^31 drops.
   // Wake-up tokens the kernel refuses on a full queue are not counted.
   uint64_t kernel_drops;
   // Samples missing according to the per-(namespace, group) sequence numbers: counts losses
