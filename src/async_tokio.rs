@@ -15,11 +15,18 @@ use crate::error::{Errno, Result};
 use crate::options::Options;
 use crate::owned::OwnedSample;
 use crate::stats::Stats;
-use crate::subscription::Subscription;
+use crate::subscription::{Remote, Subscription};
 
 /// A [`Subscription`] for tokio: [`recv`](AsyncSubscription::recv)`.await` gives owned samples,
 /// [`recv_with`](AsyncSubscription::recv_with)`.await` lends them without allocating, and the
 /// subscription is a [`Stream`](futures_core::Stream) of `Result<OwnedSample>`.
+///
+/// [`Remote::wake`] (from [`remote`](AsyncSubscription::remote), any thread or task) ends a
+/// pending or the next receive with `Err(Errno(ECANCELED))`, once per wake-up, also when sent
+/// before the `.await` starts; the subscription's descriptor turns readable, so the waiting task
+/// is woken by the reactor. Samples already taken off the socket (by `recv` or the stream) are
+/// handed out first; those still in the socket stay there for later receives. In the stream, a
+/// wake-up is an `Err(ECANCELED)` item, and the stream goes on.
 ///
 /// Every receive is cancel-safe: samples are taken from the socket synchronously, once it is
 /// readable, so a receive future dropped at its `.await` (a `tokio::select!` branch that loses, a
@@ -64,6 +71,7 @@ impl AsyncSubscription {
     }
 
     /// Waits for the next sample (or group event, with `config_events`), as an owned copy.
+    /// `ECANCELED`: a [`Remote::wake`].
     pub async fn recv(&mut self) -> Result<OwnedSample> {
         poll_fn(|cx| self.poll_recv(cx)).await
     }
@@ -83,6 +91,12 @@ impl AsyncSubscription {
             return Ok(n);
         }
         poll_fn(|cx| poll_read(&mut self.fd, &mut self.gone, cx, max, &mut each)).await
+    }
+
+    /// A handle for other threads and tasks: counters, and [`Remote::wake`], which ends a
+    /// receive with `ECANCELED`.
+    pub fn remote(&self) -> Remote {
+        self.fd.get_ref().remote()
     }
 
     /// Counters, as [`Subscription::stats`].
@@ -112,7 +126,8 @@ impl AsyncSubscription {
     }
 }
 
-/// Reads once the descriptor is readable; on `EAGAIN` clears the readiness and waits again.
+/// Reads once the descriptor is readable; on `EAGAIN` clears the readiness and waits again. A
+/// pending wake-up is answered by the subscription's `recv` (`ECANCELED`) before it reads.
 fn poll_read(
     fd: &mut AsyncFd<Subscription>,
     gone: &mut Option<Errno>,

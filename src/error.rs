@@ -91,8 +91,8 @@ fn rust_message(err: i32) -> &'static str {
         }
         libc::EINTR => "interrupted by a signal before any sample arrived: receive again",
         libc::ECANCELED => {
-            "woken up by Remote::wake() before any sample was queued (no sample is lost): stop \
-             receiving, or receive again"
+            "woken up by Remote::wake() (queued samples stay for the next receive, none is lost): \
+             stop receiving, or receive again"
         }
         libc::ENOBUFS => {
             "the kernel dropped samples because the receive buffer was full (reported because \
@@ -112,6 +112,7 @@ fn rust_message(err: i32) -> &'static str {
             "bad file descriptor: Options::netns_fd is not an open network namespace file \
                         (/run/netns/NAME, /proc/PID/ns/net)"
         }
+        libc::ENOTCONN => "the Subscription this Remote belongs to was dropped: nothing to wake",
         libc::ENOMEM => "out of memory",
         libc::EMFILE | libc::ENFILE => "too many open files: close some descriptors or raise the limit",
         libc::EAFNOSUPPORT | libc::EPROTONOSUPPORT => "this kernel has no generic netlink sockets",
@@ -147,8 +148,9 @@ pub fn message(err: i32) -> &'static CStr {
                          again, or subscribe with PSAMPLE_SUB_RESUBSCRIBE to follow reloads",
         libc::EBADF => c"bad file descriptor: opts.netns_fd is not an open network namespace file \
                          (/run/netns/NAME, /proc/PID/ns/net)",
-        libc::ECANCELED => c"woken up by psample_wakeup() before any sample was queued (no sample is lost): \
-                            stop receiving, or call psample_recv() again",
+        libc::ECANCELED => c"woken up by psample_wakeup() (queued samples stay for the next call, none is \
+                            lost): stop receiving, or call psample_recv() again",
+        libc::ENOTCONN => c"the subscription was closed: nothing to wake",
         libc::ENOMEM => c"out of memory",
         libc::EMFILE | libc::ENFILE => c"too many open files: close some descriptors or raise the limit",
         libc::EAFNOSUPPORT | libc::EPROTONOSUPPORT => c"this kernel has no generic netlink sockets",

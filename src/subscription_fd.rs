@@ -10,8 +10,9 @@ impl AsRawFd for Subscription {
     }
 }
 
-/// Readable when a receive would not wait. Reading it other than through the subscription
-/// would lose samples.
+/// Readable when records are queued or a [`Remote::wake`](crate::Remote::wake) is pending (its
+/// token is queued on the socket). Reading it other than through the subscription would lose
+/// samples.
 impl AsFd for Subscription {
     fn as_fd(&self) -> BorrowedFd<'_> {
         // SAFETY: the subscription owns this descriptor and keeps it open (the same one, even

@@ -2,7 +2,8 @@
 //! sampled at rate 1 into group 7): a tokio task receives with `AsyncSubscription::recv` while
 //! another task cancels it, during traffic and while idle. Checks that the cancelled
 //! subscription is handed back usable and loses no sample (sequence numbers and counts), that a
-//! cancel of a waiting receive returns promptly, and that the Stream gives the rest. Bounded UDP
+//! cancel of a waiting receive returns promptly, that the Stream gives the rest, and that
+//! `Remote::wake` ends a receive with `ECANCELED` (sent before the await, or during it). Bounded UDP
 //! to 127.0.0.1 only. Last line: "N passed, M failed".
 
 use std::future::poll_fn;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_core::Stream;
-use psample::{AsyncSubscription, Options, OwnedSample};
+use psample::{AsyncSubscription, Errno, Options, OwnedSample};
 use tokio::sync::oneshot;
 
 const GROUP: u32 = 7;
@@ -191,6 +192,48 @@ fn main() {
             CANCEL_LIMIT.as_millis()
         );
         check(lat[lat.len() - 1] < CANCEL_LIMIT, "a cancelled waiting receive returns promptly (current-thread)");
+    });
+
+    // 5. Remote::wake ends a receive with ECANCELED: one sent before the await starts, then one
+    //    sent from another thread while the receive waits; then every sample still arrives.
+    single.block_on(async {
+        let mut sub = AsyncSubscription::open(Options::default().groups([GROUP])).expect("subscribe");
+        let remote = sub.remote();
+        remote.wake().expect("wake");
+        let early = tokio::time::timeout(Duration::from_secs(2), sub.recv()).await;
+        check(
+            matches!(early, Ok(Err(e)) if e == Errno(libc::ECANCELED)),
+            "a wake-up before the await ends it with ECANCELED",
+        );
+        let waker = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            let at = Instant::now();
+            remote.wake().expect("wake");
+            at
+        });
+        let pending = tokio::time::timeout(Duration::from_secs(5), sub.recv()).await;
+        let woke = Instant::now();
+        let sent_at = waker.join().expect("waker thread");
+        let latency = woke.saturating_duration_since(sent_at);
+        println!("tokio_cancel: Remote::wake to a pending recv: ECANCELED after {:.3} ms", ms(latency));
+        check(
+            matches!(pending, Ok(Err(e)) if e == Errno(libc::ECANCELED)),
+            "a wake-up from another thread ends a pending recv with ECANCELED",
+        );
+        check(latency < MULTI_THREAD_LIMIT, "promptly");
+        let sender = send(AFTER);
+        let mut got = 0;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while got < AFTER && Instant::now() < deadline {
+            match tokio::time::timeout(Duration::from_secs(2), sub.recv()).await {
+                Ok(Ok(pkt)) => got += usize::from(is_ours(&pkt)),
+                Ok(Err(e)) => panic!("recv after the wake-ups: {e}"),
+                Err(_) => break,
+            }
+        }
+        tokio::task::spawn_blocking(move || sender.join()).await.expect("join").expect("sender");
+        println!("tokio_cancel: after two wake-ups: {got} of {AFTER}");
+        check(got == AFTER, "no sample lost, no stray ECANCELED after the wake-ups");
     });
 
     println!("tokio_cancel: {passed} passed, {failed} failed");

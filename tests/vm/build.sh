@@ -17,6 +17,9 @@ for prog in e2e features faults; do
     cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -I include "tests/vm/$prog.c" \
         -L "$out/lib" -lpsample -Wl,-rpath,"$root/$out/lib" -o "$out/$prog"
 done
+# The wake-up and system-call cases: a receiver thread, a sender thread and a waker.
+cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -I include tests/vm/wakeup.c \
+    -L "$out/lib" -lpsample -lpthread -Wl,-rpath,"$root/$out/lib" -o "$out/wakeup"
 # Open vSwitch as a producer (ovs-tests.sh); libm for the binomial bound on sampled counts.
 cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -I include tests/vm/ovs-samples.c \
     -L "$out/lib" -lpsample -lm -Wl,-rpath,"$root/$out/lib" -o "$out/ovs-samples"

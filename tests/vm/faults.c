@@ -16,6 +16,22 @@ static void test_eperm(void)
     size_t total = 99;
     CHECK(psample_list_groups(NULL, NULL, 0, sizeof(struct psample_group_info), &total) == 0 && total == 1,
           "unprivileged list_groups: total %zu", total);
+    /* Group events need no privilege, but the waker's connect() does: psample_wakeup() says
+     * -EPERM, and the wake-up still counts at the next psample_recv(). */
+    struct psample_opts o = { .size = sizeof o,
+                              .flags = PSAMPLE_SUB_CONFIG_EVENTS | PSAMPLE_SUB_NO_SAMPLES | PSAMPLE_SUB_NONBLOCK };
+    rc = psample_subscribe(&sub, &o);
+    CHECK(rc == 0, "unprivileged group-events subscribe: %s", psample_strerror(rc));
+    if (rc == 0) {
+        struct psample_packet pkt;
+        rc = psample_wakeup(sub);
+        CHECK(rc == -EPERM, "unprivileged psample_wakeup gave %d", rc);
+        rc = psample_recv(sub, &pkt, 1, sizeof pkt);
+        CHECK(rc == -ECANCELED, "the wake-up counts: psample_recv gave %d", rc);
+        rc = psample_recv(sub, &pkt, 1, sizeof pkt);
+        CHECK(rc == -EAGAIN, "once: psample_recv gave %d", rc);
+        psample_close(sub);
+    }
 }
 
 /* Hostile callers: one row per misuse of the C API on a live handle, each with its documented

@@ -73,6 +73,31 @@ run_case "unprivileged subscribe gives EPERM" in_sampled_ns 1 128 \
     setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$faults" eperm
 run_case "hostile callers: one row per misuse" in_sampled_ns 1 128 "$faults" hostile
 run_case "overload: delivered + dropped = sampled, exactly (1,000,000 samples)" in_sampled_ns 1 128 "$faults" overload 1000000
+run_case "wake-up under a flood: -ECANCELED within one batch, before + after + drops = sampled, exactly (200,000 samples)" \
+    in_sampled_ns 1 128 "$vm/wakeup" flood 200000
+
+# System calls per psample_recv() call that returned samples, for a paced stream (4,000 samples at
+# 2,000/s) under strace -c -f: at most 1.05 (one blocking recvmmsg per wait; the old library made
+# a nonblocking read, a poll and a second read when the queue was empty).
+paced_syscalls() {
+    local trace log calls syscalls
+    trace=$(mktemp) log=$(mktemp)
+    in_sampled_ns 1 128 strace -c -f --seccomp-bpf -o "$trace" -e trace=recvmmsg,recvmsg,recvfrom,poll,ppoll,read \
+        "$vm/wakeup" paced 4000 2000 >"$log" 2>&1
+    local rc=$?
+    cat "$log" "$trace"
+    calls=$(sed -n 's/^psample_recv calls that returned samples: //p' "$log")
+    syscalls=$(awk '$NF ~ /^(recvmmsg|recvmsg|recvfrom|poll|ppoll|read)$/ { n += $4 } END { print n + 0 }' "$trace")
+    rm -f "$trace" "$log"
+    if [ "$rc" -ne 0 ] || [ -z "$calls" ] || [ "$calls" -le 0 ]; then
+        echo "FAIL: the paced receiver failed"
+        return 1
+    fi
+    echo "paced: $syscalls receive system calls for $calls psample_recv calls that returned samples:" \
+        "$(echo "scale=3; $syscalls / $calls" | bc) per call (limit 1.05)"
+    [ $((syscalls * 100)) -le $((calls * 105)) ] || { echo "FAIL: more than 1.05 system calls per receive"; return 1; }
+}
+run_case "system calls per receive, paced stream (2,000/s): at most 1.05 per psample_recv" paced_syscalls
 run_case "PSAMPLE_SUB_ENOBUFS: one -ENOBUFS, then on, still exact" in_sampled_ns 1 128 "$faults" enobufs
 # 10,000 cycles on 6.1 and 6.12 (the published figures); 2,000 on the other kernels of the matrix,
 # which keeps the whole make test within its time budget.
