@@ -328,8 +328,9 @@ class _Handle:
         """Closes the subscription, from any thread; again: no-op. Received packets stay valid.
         A recv() blocked in another thread is woken and raises ValueError, as every receive
         after close() does; close() returns once it has left the library, with the handle
-        freed. (From a signal handler of the thread that is receiving, close() returns at once
-        and that receive frees the handle as it leaves.)"""
+        freed. (From a signal handler of the thread that is receiving, or when the library
+        cannot deliver the wake-up (psample_wakeup's -EPERM on an unprivileged events-only
+        handle), close() returns at once and the receive frees the handle as it leaves.)"""
         with self._lock:
             if self._closing or not self._h:
                 return
@@ -338,9 +339,12 @@ class _Handle:
             if not self._inside:
                 self._free()
                 return
+            woken = True
             for _ in range(sum(self._inside.values())):  # one wake-up per call inside
-                _lib().psample_wakeup(self._h)
-            if threading.get_ident() in self._inside:
+                woken = _lib().psample_wakeup(self._h) >= 0 and woken
+            if not woken or threading.get_ident() in self._inside:
+                # A wake-up the library could not deliver (-EPERM: an unprivileged events-only
+                # handle) or our own thread's receive: the receive frees the handle as it leaves.
                 return
             while self._h:
                 self._left.wait()
