@@ -62,6 +62,9 @@ TOOL_FLAGS  := -DPSAMPLE_TOOL_PCAP=0
 endif
 
 TOOL     := $(BUILDDIR)/tools/psample
+# The psample tool's parts: the main loop, the command line, the printers, the pcap writer.
+TOOL_SRCS := $(addprefix tools/psample/,psample.c options.c output.c pcap.c)
+TOOL_DEPS := $(TOOL_SRCS) $(addprefix tools/psample/,options.h output.h pcap.h) tools/common/data_start.h
 SFLOW    := $(BUILDDIR)/tools/psample-sflow
 EXAMPLES := $(BUILDDIR)/examples/psample-dump $(BUILDDIR)/examples/raii
 
@@ -103,9 +106,9 @@ $(BUILDDIR)/examples/psample-dump: examples-c/psample-dump.c include/psample.h $
 	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include -o $@ $< -L $(LIB_DIR) -lpsample \
 		-Wl,-rpath,$(abspath $(LIB_DIR)) $(LDFLAGS)
 
-$(TOOL): tools/psample/psample.c tools/common/data_start.h include/psample.h $(LIB_SO) $(BUILDDIR)/tools/pcap.choice
+$(TOOL): $(TOOL_DEPS) include/psample.h $(LIB_SO) $(BUILDDIR)/tools/pcap.choice
 	@mkdir -p $(@D)
-	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include $(TOOL_FLAGS) -o $@ $< -L $(LIB_DIR) -lpsample \
+	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include $(TOOL_FLAGS) -o $@ $(TOOL_SRCS) -L $(LIB_DIR) -lpsample \
 		$(PCAP_LIBS) -Wl,-rpath,$(abspath $(LIB_DIR)) $(LDFLAGS)
 
 # psample-sflow: the sFlow v5 exporter, a program of its own (the psample tool stays the original's).
@@ -124,9 +127,9 @@ $(BUILDDIR)/examples/raii: examples-c/raii.cpp include/psample.h $(LIB_SO)
 SYSTEM_LIBDIRS := /lib /lib64 /usr/lib /usr/lib64 /lib/%-linux-gnu /usr/lib/%-linux-gnu
 INSTALL_RPATH  := $(if $(filter $(SYSTEM_LIBDIRS),$(LIBDIR)),,-Wl,--enable-new-dtags,-rpath,$(LIBDIR))
 
-$(BUILDDIR)/install/psample: tools/psample/psample.c tools/common/data_start.h include/psample.h $(LIB_SO) FORCE
+$(BUILDDIR)/install/psample: $(TOOL_DEPS) include/psample.h $(LIB_SO) FORCE
 	@mkdir -p $(@D)
-	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include $(TOOL_FLAGS) -o $@ $< -L $(LIB_DIR) -lpsample \
+	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include $(TOOL_FLAGS) -o $@ $(TOOL_SRCS) -L $(LIB_DIR) -lpsample \
 		$(PCAP_LIBS) $(INSTALL_RPATH) $(LDFLAGS)
 
 $(BUILDDIR)/install/psample-sflow: tools/psample-sflow/psample-sflow.c tools/common/data_start.h include/psample.h $(LIB_SO) FORCE

@@ -42,7 +42,8 @@ run() { # library regime count rate
         ip link set lo up
         tc qdisc add dev lo clsact
         tc filter add dev lo egress matchall action sample rate 1 group 7 trunc 128
-        strace -c -f -o "$1/strace.txt" "$2/recv_psample" >"$1/result.txt" &
+        strace -c -f --seccomp-bpf -e trace=recvmmsg,recvmsg,recvfrom,poll,ppoll,read -o "$1/strace.txt" \
+            "$2/recv_psample" >"$1/result.txt" &
         for _ in $(seq 100); do grep -q ready "$1/result.txt" 2>/dev/null && break; sleep 0.1; done
         pid=$(sed -n "s/^ready pid=//p" "$1/result.txt")
         "$3" "$4" 100 "$5" >/dev/null

@@ -363,7 +363,10 @@ struct psample_stats {
   // Samples returned by psample_recv().
   uint64_t delivered;
   // Samples the kernel dropped on this handle's socket because its receive buffer was full
-  // (the socket's `SO_MEMINFO` drop counter): exact.
+  // (the socket's `SO_MEMINFO` drop counter): exact, in 64 bits. The kernel counts in 32 bits,
+  // which wrap; the library adds up the differences, so it stays exact as long as
+  // psample_stats() is called at least once per 2^31 drops.
+  // Wake-up tokens the kernel refuses on a full queue are not counted.
   uint64_t kernel_drops;
   // Samples missing according to the per-(namespace, group) sequence numbers: counts losses
   // before the socket too (e.g. a sample the kernel failed to build). Wrap-around is handled;

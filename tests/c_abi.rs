@@ -169,7 +169,9 @@ fn psample_tool_without_pcap_refuses_write() {
             .arg(format!("-I{ROOT}/include"))
             .arg("-o")
             .arg(&exe)
-            .arg(Path::new(ROOT).join("tools/psample/psample.c"))
+            .args(
+                ["psample.c", "options.c", "output.c", "pcap.c"].map(|f| Path::new(ROOT).join("tools/psample").join(f)),
+            )
             .arg(format!("-L{}", lib.display()))
             .arg("-lpsample")
             .arg(format!("-Wl,-rpath,{}", lib.display())),

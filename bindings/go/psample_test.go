@@ -359,8 +359,8 @@ func recvFor(t *testing.T, s *Sub, d time.Duration) (time.Duration, error) {
 	return time.Since(start), err
 }
 
-// Wakeup ends a Recv parked in the poller with ECANCELED, once per call, and then the Sub waits
-// again as before (its deadline back in force).
+// Wakeup ends a Recv parked in the poller with ErrWakeup, once per call, also when it came before
+// the Recv, and then the Sub waits again as before (its deadline in force).
 func TestWakeup(t *testing.T) {
 	s := waitFamilySub(t, 0)
 	done := make(chan error, 1)
@@ -376,8 +376,8 @@ func TestWakeup(t *testing.T) {
 	select {
 	case err := <-done:
 		var perr *Error
-		if !errors.Is(err, syscall.ECANCELED) || !errors.As(err, &perr) || perr.Op != "recv" {
-			t.Errorf("Recv after Wakeup: %v, want ECANCELED", err)
+		if !errors.Is(err, ErrWakeup) || !errors.Is(err, syscall.ECANCELED) || !errors.As(err, &perr) || perr.Op != "recv" {
+			t.Errorf("Recv after Wakeup: %v, want ErrWakeup", err)
 		}
 		t.Logf("a parked Recv returned %v after Wakeup in %v", err, time.Since(start))
 	case <-time.After(5 * time.Second):
@@ -394,7 +394,7 @@ func TestWakeup(t *testing.T) {
 		}
 	}
 	for i := 0; i < 3; i++ {
-		if took, err := recvFor(t, s, 5*time.Second); !errors.Is(err, syscall.ECANCELED) || took > time.Second {
+		if took, err := recvFor(t, s, 5*time.Second); !errors.Is(err, ErrWakeup) || took > time.Second {
 			t.Errorf("Recv %d after three Wakeups: %v after %v, want ECANCELED at once", i, err, took)
 		}
 	}
@@ -416,15 +416,15 @@ func TestWakeup(t *testing.T) {
 	}
 	select {
 	case err := <-ctxDone:
-		if !errors.Is(err, syscall.ECANCELED) {
-			t.Errorf("RecvContext after Wakeup: %v, want ECANCELED", err)
+		if !errors.Is(err, ErrWakeup) {
+			t.Errorf("RecvContext after Wakeup: %v, want ErrWakeup", err)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("a parked RecvContext did not return within 5 s of Wakeup")
 	}
 }
 
-// With FlagNonblock a wake-up turns the next EAGAIN into ECANCELED.
+// With FlagNonblock a wake-up makes the next Recv return ErrWakeup instead of EAGAIN.
 func TestWakeupNonblock(t *testing.T) {
 	s := waitFamilySub(t, FlagNonblock)
 	pkts := make([]Packet, 4)
@@ -434,8 +434,8 @@ func TestWakeupNonblock(t *testing.T) {
 	if err := s.Wakeup(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Recv(pkts); !errors.Is(err, syscall.ECANCELED) {
-		t.Errorf("Recv after Wakeup: %v, want ECANCELED", err)
+	if _, err := s.Recv(pkts); !errors.Is(err, ErrWakeup) {
+		t.Errorf("Recv after Wakeup: %v, want ErrWakeup", err)
 	}
 	if _, err := s.Recv(pkts); !errors.Is(err, syscall.EAGAIN) {
 		t.Errorf("second Recv after one Wakeup: %v, want EAGAIN", err)

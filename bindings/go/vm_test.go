@@ -10,6 +10,7 @@ import (
 	"os"
 	"regexp"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -521,4 +522,86 @@ func udpPayload(frame []byte, port int) []byte {
 		return nil
 	}
 	return udp[8:udpLen]
+}
+
+// Wakeup ends a Recv parked in the poller (the library's wake-up makes psample_poll_fd
+// readable), and one sent before the Recv starts; with samples queued, it comes before them
+// and they stay for the next Recv. The wake-up latency is logged (go test -v).
+func TestVMWakeup(t *testing.T) {
+	inVM(t)
+	sub, err := Subscribe(&Options{Groups: []uint32{idleGroup}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	pkts := make([]Packet, 16)
+	type result struct {
+		err error
+		at  time.Time
+	}
+	var latencies []time.Duration
+	for round := 0; round < 10; round++ {
+		done := make(chan result, 1)
+		go func() {
+			_, err := sub.Recv(pkts)
+			done <- result{err, time.Now()}
+		}()
+		waitParked(t, 1)
+		start := time.Now()
+		if err := sub.Wakeup(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case r := <-done:
+			if !errors.Is(r.err, ErrWakeup) {
+				t.Fatalf("round %d: Recv after Wakeup: %v, want ErrWakeup", round, r.err)
+			}
+			latencies = append(latencies, r.at.Sub(start))
+		case <-time.After(5 * time.Second):
+			t.Fatalf("round %d: a parked Recv did not return within 5 s of Wakeup", round)
+		}
+	}
+	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
+	t.Logf("go Wakeup -> parked Recv returned ErrWakeup, 10 rounds: min %v, median %v, max %v",
+		latencies[0], latencies[5], latencies[9])
+	if latencies[9] > time.Second {
+		t.Errorf("wake-up latency up to %v, want < 1 s", latencies[9])
+	}
+
+	if err := sub.Wakeup(); err != nil { // before the Recv
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := sub.Recv(pkts); !errors.Is(err, ErrWakeup) || time.Since(start) > time.Second {
+		t.Errorf("Recv after an earlier Wakeup: %v after %v, want ErrWakeup at once", err, time.Since(start))
+	}
+	t.Logf("go Wakeup before Recv: Recv returned ErrWakeup after %v", time.Since(start))
+
+	// Samples queued (tc samples on egress as the datagram is sent: 200 at rate 10), then a
+	// wake-up: it comes first, and the samples stay for the next Recv.
+	sampled, err := Subscribe(&Options{Groups: []uint32{7}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sampled.Close()
+	udp := newUDPSink(t)
+	if _, err := udp.send([]byte("queued before the wake-up"), 200, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := sampled.Wakeup(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sampled.Recv(pkts); !errors.Is(err, ErrWakeup) {
+		t.Fatalf("Recv with samples queued after Wakeup: %v, want ErrWakeup first", err)
+	}
+	if err := sampled.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	n, err := sampled.Recv(pkts)
+	if err != nil || n == 0 || !bytes.Equal(udpPayload(pkts[0].Data, udp.port), []byte("queued before the wake-up")) {
+		t.Fatalf("Recv after the wake-up: %d, %v; want the queued samples", n, err)
+	}
+	if st, err := sampled.Stats(); err != nil || st.KernelDrops != 0 {
+		t.Errorf("Stats() = %+v, %v; want no drops", st, err)
+	}
 }

@@ -6,6 +6,7 @@ import ipaddress
 import os
 import pathlib
 import re
+import signal
 import struct
 import threading
 import time
@@ -164,7 +165,7 @@ def test_wakeup_and_group_stats_with_the_library():
         sub.wakeup()
         sub.wakeup()
         for _ in range(2):
-            with pytest.raises(OSError) as info:
+            with pytest.raises(psample.WakeupError) as info:
                 sub.recv()
             assert info.value.errno == errno.ECANCELED
         with pytest.raises(BlockingIOError):
@@ -183,3 +184,97 @@ def test_wakeup_from_another_thread_ends_a_blocking_loop():
         assert list(sub) == []  # blocked in psample_recv until the wake-up
         assert 0.05 < time.monotonic() - start < 5
         timer.join()
+
+
+def _blocking_recv_in_a_thread(sub):
+    """Starts a thread blocked in sub.recv(); returns it and a dict that gets, when the receive
+    ends, what it raised ("error") and when ("end", time.monotonic())."""
+    outcome = {}
+
+    def receive():
+        try:
+            outcome["result"] = sub.recv()
+        except BaseException as e:  # noqa: B902 (reported to the test)
+            outcome["error"] = e
+        outcome["end"] = time.monotonic()
+    thread = threading.Thread(target=receive, daemon=True)
+    thread.start()
+    time.sleep(0.1)  # into psample_recv's wait: nothing arrives on this handle
+    assert thread.is_alive(), outcome
+    return thread, outcome
+
+
+def test_wakeup_ends_a_parked_recv_and_one_sent_before_the_recv(capsys):
+    with _waiting_for_the_family() as sub:
+        latencies = []
+        for _ in range(5):
+            thread, outcome = _blocking_recv_in_a_thread(sub)
+            start = time.monotonic()
+            sub.wakeup()
+            thread.join(5)
+            assert isinstance(outcome.get("error"), psample.WakeupError), outcome
+            latencies.append(outcome["end"] - start)
+        # Sent before the receive starts: the receive ends at once, without waiting.
+        sub.wakeup()
+        start = time.monotonic()
+        with pytest.raises(psample.WakeupError):
+            sub.recv()
+        before = time.monotonic() - start
+    with capsys.disabled():
+        print(f"\npython wakeup() -> parked recv() raised, ms: {', '.join(f'{s * 1e3:.2f}' for s in latencies)}; "
+              f"wake-up sent before recv(): {before * 1e3:.2f}")
+    assert max(latencies) < 1 and before < 1
+
+
+def test_close_from_another_thread_ends_a_blocking_recv(capsys):
+    sub = _waiting_for_the_family()
+    thread, outcome = _blocking_recv_in_a_thread(sub)
+    start = time.monotonic()
+    sub.close()
+    returned = time.monotonic()
+    thread.join(5)
+    assert not thread.is_alive() and isinstance(outcome.get("error"), ValueError), outcome
+    assert "closed" in str(outcome["error"])
+    # close() returned after the receive had left the library, and freed the handle.
+    assert outcome["end"] <= returned and sub.closed and sub._h is None
+    with capsys.disabled():
+        print(f"\npython close() during a blocking recv() in another thread: recv() raised ValueError after "
+              f"{(outcome['end'] - start) * 1e3:.2f} ms, close() returned after {(returned - start) * 1e3:.2f} ms")
+    assert returned - start < 1
+    # Every receive after close(), from any thread, raises the same error; close() again is a no-op.
+    thread, outcome = None, {}
+    for call in (sub.recv, sub.wakeup, sub.stats, sub.fileno):
+        with pytest.raises(ValueError):
+            call()
+    sub.close()
+
+
+def test_one_receiving_thread_at_a_time_and_stats_during_a_receive():
+    # The library allows one receiving thread per handle: a second one is refused, not raced.
+    sub = _waiting_for_the_family()
+    thread, outcome = _blocking_recv_in_a_thread(sub)
+    with pytest.raises(RuntimeError):
+        sub.recv()
+    with pytest.raises(RuntimeError):
+        sub.group_stats()
+    assert sub.stats().delivered == 0  # stats() may run meanwhile
+    sub.close()
+    thread.join(5)
+    assert isinstance(outcome.get("error"), ValueError), outcome
+
+
+def test_close_from_a_signal_handler_of_the_receiving_thread():
+    # The handler runs in this thread while it receives: close() cannot wait for the receive
+    # (it is the caller's own), so the receive frees the handle as it leaves.
+    sub = _waiting_for_the_family()
+    old = signal.signal(signal.SIGALRM, lambda signum, frame: sub.close())
+    signal.setitimer(signal.ITIMER_REAL, 0.1)
+    try:
+        start = time.monotonic()
+        with pytest.raises(ValueError):
+            sub.recv()
+        assert time.monotonic() - start < 2
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert sub.closed and sub._h is None

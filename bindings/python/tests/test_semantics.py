@@ -17,7 +17,8 @@ import psample
 
 
 class ScriptedLib:
-    """psample_recv hands out the queued groups (up to n per call), -EAGAIN when none."""
+    """psample_recv hands out the queued groups (up to n per call), -EAGAIN when none, and
+    -ECANCELED first while a wake-up is pending, as libpsample does (pcap_breakloop)."""
 
     def __init__(self):
         self.rd, self.wr = os.pipe()
@@ -28,29 +29,34 @@ class ScriptedLib:
         self.queued += groups
         os.write(self.wr, b"!")
 
-    def psample_fd(self, handle):
+    def psample_poll_fd(self, handle):
         return self.rd
 
     def psample_recv(self, handle, buf, n, size):
         self.recv_calls += 1
+        if self.wakeups:  # one ECANCELED per wake-up, before what is queued
+            self.wakeups -= 1
+            self._drain_when_idle()
+            return -errno.ECANCELED
         if not self.queued:
-            if self.wakeups:  # as libpsample: queued records first, then one ECANCELED per wake-up
-                self.wakeups -= 1
-                return -errno.ECANCELED
             return -errno.EAGAIN
         k = min(n, len(self.queued))
         for i in range(k):
             buf[i] = psample._Packet(fields=psample.FIELD_SAMPLE_GROUP, group=self.queued.pop(0))
-        if not self.queued:
-            while True:
-                try:
-                    os.read(self.rd, 4096)
-                except BlockingIOError:
-                    break
+        self._drain_when_idle()
         return k
+
+    def _drain_when_idle(self):
+        """The descriptor stays readable while records are queued or a wake-up is pending."""
+        while not self.queued and not self.wakeups:
+            try:
+                os.read(self.rd, 4096)
+            except BlockingIOError:
+                break
 
     def psample_wakeup(self, handle):
         self.wakeups += 1
+        os.write(self.wr, b"!")  # as the library's in-band token: the descriptor turns readable
         return 0
 
     def psample_close(self, handle):
@@ -218,15 +224,16 @@ def _sample_with_cookie(cookie):
 def test_wakeup_ends_one_receive_and_an_iteration(lib):
     sub = psample.Subscription(ctypes.c_void_p(1), 4)
     sub.wakeup()
-    with pytest.raises(OSError) as info:
+    with pytest.raises(psample.WakeupError) as info:
         sub.recv()
-    assert info.value.errno == errno.ECANCELED
+    assert isinstance(info.value, InterruptedError) and info.value.errno == errno.ECANCELED
     with pytest.raises(BlockingIOError):  # one wake-up, one receive
         sub.recv()
     lib.push(1, 2)
     sub.wakeup()
-    assert groups(sub) == [1, 2]  # queued records first, then the wake-up ends the loop
+    assert groups(sub) == []  # the wake-up ends the loop before what is queued (pcap_breakloop)
     assert lib.wakeups == 0, "the loop ended on the wake-up, not on EAGAIN"
+    assert groups(sub) == [1, 2]  # which stays for the next loop
 
 
 def test_wakeup_from_another_thread_ends_a_waiting_recv_and_a_stream(lib):
@@ -238,9 +245,9 @@ def test_wakeup_from_another_thread_ends_a_waiting_recv_and_a_stream(lib):
         assert not pending.done()
         start = time.monotonic()
         threading.Thread(target=sub.wakeup).start()
-        with pytest.raises(OSError) as info:
+        with pytest.raises(psample.WakeupError):
             await pending
-        assert info.value.errno == errno.ECANCELED and time.monotonic() - start < 1
+        assert time.monotonic() - start < 1
         assert not loop.remove_reader(sub.fileno()), "the reader is removed after the wake-up"
 
         received = []
@@ -269,8 +276,7 @@ def test_a_wakeup_before_the_reader_is_registered_is_not_lost(lib):
                 sub.wakeup()  # after the receive found nothing, before the waiter exists
             return rc
         lib.psample_recv = recv_then_wake
-        with pytest.raises(OSError) as info:
+        with pytest.raises(psample.WakeupError):
             await sub.recv()
-        assert info.value.errno == errno.ECANCELED
         sub.close()
     run(scenario(), seconds=2)

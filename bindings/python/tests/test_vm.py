@@ -11,6 +11,7 @@ import select
 import signal
 import socket
 import struct
+import threading
 import time
 
 import pytest
@@ -222,3 +223,102 @@ def test_asyncio_close_from_another_task_ends_the_stream():
 
     got, latency, closed = run(scenario())
     assert got == [] and closed and latency < 0.1
+
+
+def ms(seconds):
+    return ", ".join(f"{s * 1e3:.2f}" for s in seconds)
+
+
+def test_wakeup_ends_a_parked_recv_and_an_asyncio_recv(capsys):
+    with psample.subscribe(groups=[99]) as sub:  # group 99 gets nothing: only wake-ups end a wait
+        blocking = []
+        for _ in range(5):
+            outcome = {}
+
+            def receive():
+                try:
+                    sub.recv()
+                except BaseException as e:  # noqa: B902 (reported to the test)
+                    outcome["error"] = e
+                outcome["end"] = time.monotonic()
+            thread = threading.Thread(target=receive, daemon=True)
+            thread.start()
+            time.sleep(0.1)
+            assert thread.is_alive()
+            start = time.monotonic()
+            sub.wakeup()
+            thread.join(5)
+            assert isinstance(outcome.get("error"), psample.WakeupError), outcome
+            blocking.append(outcome["end"] - start)
+        sub.wakeup()  # before the receive starts
+        with pytest.raises(psample.WakeupError):
+            sub.recv()
+
+    async def scenario():
+        latencies = []
+        with psample.subscribe_async(groups=[99]) as sub:
+            for _ in range(5):
+                task = asyncio.ensure_future(sub.recv())
+                await asyncio.sleep(0.1)
+                assert not task.done()
+                start = time.monotonic()
+                threading.Thread(target=sub.wakeup).start()
+                with pytest.raises(psample.WakeupError):
+                    await task
+                latencies.append(time.monotonic() - start)
+        return latencies
+
+    in_loop = run(scenario())
+    with capsys.disabled():
+        print(f"\npython wakeup() -> parked blocking recv() raised WakeupError, ms: {ms(blocking)}")
+        print(f"python wakeup() from a thread -> asyncio recv() raised WakeupError, ms: {ms(in_loop)}")
+    assert max(blocking) < 1 and max(in_loop) < 1
+
+
+def test_wakeup_comes_before_queued_samples_which_stay(sink):
+    port = sink.getsockname()[1]
+    with psample.subscribe(groups=[GROUP]) as sub:
+        send(sink, [b"queued-1", b"queued-2"])
+        assert select.select([sub], [], [], 10)[0], "no sample within 10 s"
+        sub.wakeup()
+        with pytest.raises(psample.WakeupError):  # before what is queued (pcap_breakloop)
+            sub.recv()
+        got = []
+        while len(got) < 2:
+            got += sub.recv()
+        assert [udp_payload(p.data, port) for p in got] == [b"queued-1", b"queued-2"]
+        st = sub.stats()
+        assert st.delivered == 2 and (st.kernel_drops, st.seq_gaps) == (0, 0)
+
+
+def test_close_from_another_thread_ends_a_blocking_recv(capsys):
+    timings = []
+    for _ in range(3):
+        sub = psample.subscribe(groups=[99])
+        outcome = {}
+
+        def receive():
+            try:
+                sub.recv()
+            except BaseException as e:  # noqa: B902 (reported to the test)
+                outcome["error"] = e
+            outcome["end"] = time.monotonic()
+        thread = threading.Thread(target=receive, daemon=True)
+        thread.start()
+        time.sleep(0.1)
+        assert thread.is_alive()
+        start = time.monotonic()
+        sub.close()
+        returned = time.monotonic()
+        thread.join(5)
+        assert isinstance(outcome.get("error"), ValueError), outcome
+        assert outcome["end"] <= returned, "close() returned before the receive left the library"
+        assert sub.closed and sub._h is None
+        with pytest.raises(ValueError):
+            sub.recv()
+        sub.close()  # again: no-op
+        timings.append((outcome["end"] - start, returned - start))
+    with capsys.disabled():
+        print("\npython close() during a blocking recv() in another thread, ms (recv raised, close returned): "
+              + "; ".join(f"{a * 1e3:.2f}, {b * 1e3:.2f}" for a, b in timings))
+    assert max(b for _, b in timings) < 1

@@ -20,7 +20,9 @@ Or blocking, in a thread of its own::
 Every record is copied into a `Packet` (its `data` is `bytes`), so packets stay valid after the
 next receive and after `close()`. Errors are `OSError(errno, psample_strerror text)`: for
 example `FileNotFoundError` without psample in the kernel, `PermissionError` without
-CAP_NET_ADMIN. The library is `$PSAMPLE_LIBRARY` when set, else `libpsample.so.0` as the
+CAP_NET_ADMIN. A receive ended by `wakeup()` raises `WakeupError` (an `InterruptedError` whose
+errno is ECANCELED); any method of a closed subscription raises `ValueError`, and so does a
+`recv()` that `close()` ended from another thread. The library is `$PSAMPLE_LIBRARY` when set, else `libpsample.so.0` as the
 dynamic loader finds it, else what `ctypes.util.find_library("psample")` finds.
 """
 
@@ -34,8 +36,9 @@ import errno as _errno
 import functools
 import os
 import struct
+import threading
 from types import TracebackType
-from typing import IO, AsyncIterator, Deque, Iterable, Iterator, List, NamedTuple, Optional, Tuple, Type, Union
+from typing import IO, AsyncIterator, Deque, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple, Type, Union
 
 from . import _abi
 # The constants (enum classes, and their members by header name) and the C structures come from
@@ -47,7 +50,7 @@ from ._abi import DEFAULT_BATCH, DEFAULT_RCVBUF, SUB_NETNS_FD, SUB_NONBLOCK  # n
 
 __all__ = [
     "AsyncSubscription", "GroupInfo", "GroupStats", "OvsCookie", "Packet", "Stats", "Subscription", "Tunnel",
-    "decode", "list_groups", "subscribe", "subscribe_async", "version",
+    "WakeupError", "decode", "list_groups", "subscribe", "subscribe_async", "version",
 ]
 
 _u32 = ctypes.c_uint32
@@ -100,6 +103,19 @@ def _strerror(rc: int) -> str:
 def _error(rc: int) -> OSError:
     """OSError for a negative errno; its constructor picks the subclass (FileNotFoundError, ...)."""
     return OSError(-rc, _strerror(rc))
+
+
+class WakeupError(InterruptedError):
+    """A receive ended by `wakeup()` (the library's -ECANCELED): `errno` is errno.ECANCELED.
+    An InterruptedError, so `except InterruptedError` catches it; Python does not retry it."""
+
+
+def _wakeup_error() -> WakeupError:
+    return WakeupError(_errno.ECANCELED, _strerror(-_errno.ECANCELED))
+
+
+def _closed_error() -> ValueError:
+    return ValueError("I/O operation on a closed psample subscription")
 
 
 def version() -> str:
@@ -170,17 +186,61 @@ _PACKET_SIZE = ctypes.sizeof(_Packet)
 
 class _Handle:
     """What both subscription kinds share: the handle, its receive array, the records received
-    but not yet handed out, stats, fileno and close."""
+    but not yet handed out, stats, fileno and close.
+
+    close() may come from any thread while another one waits in psample_recv (ctypes lets go of
+    the GIL there), so every call into the C handle is counted, per thread, under _lock: close()
+    wakes the calls inside (psample_wakeup, once per call), and the handle is freed by close()
+    or by the last call to leave, whichever is later. No lock is held during a C call."""
 
     def __init__(self, handle: Optional[ctypes.c_void_p], batch: int):
         self._h = handle
         self._buf = (_Packet * batch)()
         self._pending: Deque[Packet] = collections.deque()
+        # Reentrant: a signal handler may call wakeup() or close() in a thread that holds it.
+        self._lock = threading.RLock()
+        self._left = threading.Condition(self._lock)  # notified when the handle is freed
+        self._inside: Dict[int, int] = {}  # thread id: its calls into the C handle
+        self._receiver: Optional[int] = None  # the thread in psample_recv (or group_stats), if any
+        self._closing = False
 
     def _handle(self) -> ctypes.c_void_p:
-        if not self._h:
-            raise ValueError("I/O operation on a closed psample subscription")
+        if self._closing or not self._h:
+            raise _closed_error()
         return self._h
+
+    def _enter(self, receive: bool = False) -> ctypes.c_void_p:
+        """The handle, counted as in use by this thread until _leave(); ValueError once closing.
+        receive: a call that the library allows one thread at a time (psample_recv,
+        psample_group_stats): RuntimeError while another one runs."""
+        with self._lock:
+            handle = self._handle()
+            me = threading.get_ident()
+            if receive:
+                if self._receiver is not None:
+                    raise RuntimeError("another receive is running on this psample subscription: "
+                                       "receive in one thread at a time")
+                self._receiver = me
+            self._inside[me] = self._inside.get(me, 0) + 1
+            return handle
+
+    def _leave(self, receive: bool = False) -> None:
+        with self._lock:
+            me = threading.get_ident()
+            if receive:
+                self._receiver = None
+            calls = self._inside.pop(me) - 1
+            if calls:
+                self._inside[me] = calls
+            elif self._closing and not self._inside:
+                self._free()
+
+    def _free(self) -> None:
+        """Frees the handle (once); called with _lock held and no call inside it."""
+        if self._h:
+            _lib().psample_close(self._h)
+            self._h = None
+        self._left.notify_all()
 
     def _receive(self) -> List[Packet]:
         """The records held back from an earlier receive, else one psample_recv() call (blocking
@@ -191,18 +251,31 @@ class _Handle:
             self._pending.clear()
             return held
         while True:
-            rc: int = _lib().psample_recv(self._handle(), self._buf, len(self._buf), ctypes.sizeof(_Packet))
+            handle = self._enter(receive=True)
+            try:
+                rc: int = _lib().psample_recv(handle, self._buf, len(self._buf), _PACKET_SIZE)
+                if rc >= 0:
+                    # Copied before _leave(): the records point into the handle's buffers, which
+                    # a close() in another thread frees once no call is inside. Read from the
+                    # array at each record's offset: indexing it would build a ctypes object per record.
+                    return [_packet_from_buffer(self._buf, i * _PACKET_SIZE, Packet) for i in range(rc)]
+            finally:
+                self._leave(receive=True)
             if rc != -_errno.EINTR:
                 break
-        if rc < 0:
-            raise _error(rc)
-        # Read from the array at each record's offset: indexing it would build a ctypes object per record.
-        return [_packet_from_buffer(self._buf, i * _PACKET_SIZE, Packet) for i in range(rc)]
+        if rc == -_errno.ECANCELED:
+            # close() wakes the receives it finds inside the handle: that is no wakeup().
+            raise _closed_error() if self._closing else _wakeup_error()
+        raise _error(rc)
 
     def stats(self) -> Stats:
         """The subscription's loss accounting (delivered, kernel_drops, seq_gaps, ...)."""
         st = _Stats()
-        rc: int = _lib().psample_stats(self._handle(), ctypes.byref(st), ctypes.sizeof(st))
+        handle = self._enter()
+        try:
+            rc: int = _lib().psample_stats(handle, ctypes.byref(st), ctypes.sizeof(st))
+        finally:
+            self._leave()
         if rc < 0:
             raise _error(rc)
         return _abi.stats_from_c(st, Stats)
@@ -210,13 +283,17 @@ class _Handle:
     def group_stats(self) -> List[GroupStats]:
         """What this subscription received per (namespace, group): samples delivered, samples
         missed by the group's sequence numbers (seq_lost), and the last sequence number. Call it
-        from the receiving thread, between receives (not during another thread's recv)."""
+        from the receiving thread, between receives (during another thread's recv():
+        RuntimeError)."""
         n = 16
         while True:
             buf = (_GroupStats * n)()
             total = ctypes.c_size_t()
-            rc: int = _lib().psample_group_stats(self._handle(), buf, n, ctypes.sizeof(_GroupStats),
-                                                 ctypes.byref(total))
+            handle = self._enter(receive=True)
+            try:
+                rc: int = _lib().psample_group_stats(handle, buf, n, ctypes.sizeof(_GroupStats), ctypes.byref(total))
+            finally:
+                self._leave(receive=True)
             if rc < 0:
                 raise _error(rc)
             if total.value <= n:
@@ -224,30 +301,58 @@ class _Handle:
             n = total.value
 
     def wakeup(self) -> None:
-        """Wakes the receiver (psample_wakeup): a receive waiting now, or else the next one that
-        would wait (or raise BlockingIOError), ends instead, once per call: recv() raises
-        OSError(errno.ECANCELED), and an iteration or stream() ends. Records already queued are
-        returned first. Any thread or signal handler may call it while the subscription is open
-        (not concurrently with close())."""
-        rc: int = _lib().psample_wakeup(self._handle())
+        """Wakes the receiver (psample_wakeup): the next receive, or the one waiting now, raises
+        WakeupError (errno ECANCELED) instead of receiving, once per call; an iteration or
+        stream() ends instead. Records already queued stay queued for the receives after it (a
+        receive already inside the C call may return its batch first). Any thread or signal
+        handler may call it; after close(), ValueError."""
+        handle = self._enter()
+        try:
+            rc: int = _lib().psample_wakeup(handle)
+        finally:
+            self._leave()
         if rc < 0:
             raise _error(rc)
 
     def fileno(self) -> int:
-        """The socket, for select/poll/selectors; owned by the subscription."""
-        fd: int = _lib().psample_fd(self._handle())
+        """The descriptor to wait on with select/poll/selectors (psample_poll_fd): readable when
+        records are queued or a wakeup() is pending. Owned by the subscription."""
+        handle = self._enter()
+        try:
+            fd: int = _lib().psample_poll_fd(handle)
+        finally:
+            self._leave()
         return fd
 
     def close(self) -> None:
-        """Closes the subscription (again: no-op). Received packets stay valid."""
-        if self._h:
-            _lib().psample_close(self._h)
-            self._h = None
+        """Closes the subscription, from any thread; again: no-op. Received packets stay valid.
+        A recv() blocked in another thread is woken and raises ValueError, as every receive
+        after close() does; close() returns once it has left the library, with the handle
+        freed. (From a signal handler of the thread that is receiving, or when the library
+        cannot deliver the wake-up (psample_wakeup's -EPERM on an unprivileged events-only
+        handle), close() returns at once and the receive frees the handle as it leaves.)"""
+        with self._lock:
+            if self._closing or not self._h:
+                return
+            self._closing = True
             self._pending.clear()
+            if not self._inside:
+                self._free()
+                return
+            woken = True
+            for _ in range(sum(self._inside.values())):  # one wake-up per call inside
+                woken = _lib().psample_wakeup(self._h) >= 0 and woken
+            if not woken or threading.get_ident() in self._inside:
+                # A wake-up the library could not deliver (-EPERM: an unprivileged events-only
+                # handle) or our own thread's receive: the receive frees the handle as it leaves.
+                return
+            while self._h:
+                self._left.wait()
 
     @property
     def closed(self) -> bool:
-        return not self._h
+        """True from the start of close() on."""
+        return self._closing or not self._h
 
     def __del__(self) -> None:
         try:
@@ -262,13 +367,16 @@ class Subscription(_Handle):
     Iterating a blocking subscription waits for packets until wakeup() (from another thread or
     a signal handler) ends the loop. Each `iter()` of a nonblocking one yields what is queued and
     then stops for good (as iterators must): wait on `fileno()` (select, selectors), then start
-    a new `for` loop. Records a loop did not consume are kept for the next loop or recv(). Not
-    thread-safe (but for wakeup()): one per thread. For asyncio, use subscribe_async().
+    a new `for` loop. Records a loop did not consume are kept for the next loop or recv().
+    Receive in one thread at a time (a recv() while another thread's runs raises RuntimeError);
+    any thread may call wakeup(), stats() or close(), also during that wait. For asyncio, use
+    subscribe_async().
     """
 
     def recv(self) -> List[Packet]:
         """At least one record (up to the batch size). Blocks unless nonblocking, then raises
-        BlockingIOError when nothing is queued; OSError(errno.ECANCELED) after wakeup()."""
+        BlockingIOError when nothing is queued. WakeupError after wakeup(); ValueError after
+        close(), also when close() came from another thread during the wait."""
         return self._receive()
 
     def __iter__(self) -> Iterator[Packet]:
@@ -278,10 +386,8 @@ class Subscription(_Handle):
                     self._pending.extend(self._receive())
                 except BlockingIOError:
                     return
-                except OSError as e:
-                    if e.errno == _errno.ECANCELED:  # wakeup(): the loop ends
-                        return
-                    raise
+                except WakeupError:  # wakeup(): the loop ends
+                    return
             yield self._pending.popleft()
 
     def __enter__(self) -> Subscription:
@@ -296,50 +402,32 @@ class AsyncSubscription(_Handle):
     """A psample subscription for asyncio: `await recv()`, or `async for pkt in stream()`.
 
     The handle is nonblocking; a receive that finds nothing queued waits in the running event
-    loop (`loop.add_reader` on `fileno()`), so no thread blocks. Cancelling the waiting task
-    removes the reader and leaves the subscription usable. `close()` (on the loop's thread;
-    from another thread, `loop.call_soon_threadsafe(sub.close)`) wakes a waiting recv() with
-    ValueError and ends a stream() cleanly. wakeup(), from any thread or a signal handler, makes
-    a waiting (or the next) recv() raise OSError(errno.ECANCELED) and ends a stream(). One
-    receiver at a time: a second concurrent recv() raises RuntimeError.
+    loop (`loop.add_reader` on `fileno()`, psample_poll_fd), so no thread blocks. Cancelling the
+    waiting task removes the reader and leaves the subscription usable. `close()` (on the loop's
+    thread; from another thread, `loop.call_soon_threadsafe(sub.close)`) wakes a waiting recv()
+    with ValueError and ends a stream() cleanly. wakeup(), from any thread or a signal handler,
+    makes a waiting (or the next) recv() raise WakeupError and ends a stream(): the library's
+    wake-up makes the descriptor readable. One receiver at a time: a second concurrent recv()
+    raises RuntimeError.
     """
 
     def __init__(self, handle: Optional[ctypes.c_void_p], batch: int):
         super().__init__(handle, batch)
         # The receive waiting in an event loop: its loop, descriptor and wake-up future.
         self._waiter: Optional[Tuple[asyncio.AbstractEventLoop, int, asyncio.Future[None]]] = None
-        # Changed by every wakeup(), after its psample_wakeup(): a receive that sees it change
-        # while it registers its waiter asks the handle again instead of waiting.
-        self._wake_seq = 0
 
     async def recv(self) -> List[Packet]:
         """At least one record (up to the batch size), waiting in the event loop for them.
-        OSError(errno.ECANCELED) after wakeup()."""
+        WakeupError after wakeup(); ValueError after close()."""
         if self._waiter is not None:
             raise RuntimeError("recv() is already waiting on this psample subscription")
         while True:
-            seen = self._wake_seq
             try:
                 return self._receive()
             except BlockingIOError:
                 pass
-            await self._readable(seen)
-
-    def wakeup(self) -> None:
-        """_Handle.wakeup() (psample_wakeup), which also wakes a recv() waiting in the event
-        loop: it raises OSError(errno.ECANCELED), and a stream() ends. Any thread or a signal
-        handler may call it while the subscription is open (not concurrently with close())."""
-        super().wakeup()
-        self._wake_seq += 1
-        # The handle's wake-up does not make the socket readable: wake the loop's waiter too.
-        waiter = self._waiter
-        if waiter is not None:
-            loop, _fd, ready = waiter
-            try:
-                loop.call_soon_threadsafe(_set_ready, ready)
-            except RuntimeError:  # the loop is closed: nothing waits in it any more
-                pass
-
+            # A wakeup() from now on leaves the descriptor readable: the wait cannot miss it.
+            await self._readable()
 
     async def stream(self) -> AsyncIterator[Packet]:
         """Packets one at a time, until close(). Records of a batch that a cancelled or stopped
@@ -353,26 +441,23 @@ class AsyncSubscription(_Handle):
                     if self.closed:
                         return
                     raise
-                except OSError as e:
-                    if e.errno == _errno.ECANCELED:  # wakeup(): the stream ends
-                        return
-                    raise
+                except WakeupError:  # wakeup(): the stream ends
+                    return
             yield self._pending.popleft()
 
     def __aiter__(self) -> AsyncIterator[Packet]:
         return self.stream()
 
-    async def _readable(self, seen: int) -> None:
-        """Waits until the socket is readable, or close() or wakeup() wakes us (at once if a
-        wakeup() came after `seen`, when it may not have found this waiter)."""
+    async def _readable(self) -> None:
+        """Waits until the descriptor is readable (records queued, or a wakeup() pending), or
+        close() ends the wait."""
         loop = asyncio.get_running_loop()
         fd = self.fileno()
         ready: asyncio.Future[None] = loop.create_future()
         loop.add_reader(fd, _set_ready, ready)
         self._waiter = (loop, fd, ready)
         try:
-            if self._wake_seq == seen:
-                await ready
+            await ready
         finally:
             # Cancelled, woken, or closed: the reader goes (close() removed it already).
             if self._waiter is not None and self._waiter[2] is ready:

@@ -271,7 +271,7 @@ __all__ = [
 
 # Other definitions of the header.
 VERSION_MAJOR = 0
-VERSION_MINOR = 1
+VERSION_MINOR = 3
 VERSION_PATCH = 0
 # Size of the first published `struct psample_opts` (through `rcvbuf`).
 OPTS_SIZE_V1 = 16
@@ -635,7 +635,10 @@ class Stats:
     # Samples returned by psample_recv().
     delivered: int
     # Samples the kernel dropped on this handle's socket because its receive buffer was full
-    # (the socket's `SO_MEMINFO` drop counter): exact.
+    # (the socket's `SO_MEMINFO` drop counter): exact, in 64 bits. The kernel counts in 32 bits,
+    # which wrap; the library adds up the differences, so it stays exact as long as
+    # psample_stats() is called at least once per 2^31 drops.
+    # Wake-up tokens the kernel refuses on a full queue are not counted.
     kernel_drops: int
     # Samples missing according to the per-(namespace, group) sequence numbers: counts losses
     # before the socket too (e.g. a sample the kernel failed to build). Wrap-around is handled;
