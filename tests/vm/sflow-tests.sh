@@ -387,6 +387,118 @@ case_usage() {
     return $bad
 }
 
+# ---- (n) hardware records from netdevsim (6.12 only) ----
+# netdevsim's psample reporter (drivers/net/netdevsim/psample.c) is the only software producer of
+# OUT_TC, OUT_TC_OCC and LATENCY. Debian does not build it: tests/vm/netdevsim-build.sh builds it
+# out of tree for the 6.12 kernel only (linux-source-6.12 against that image's headers), so this
+# case is in 6.12's list and in no other kernel's; on 5.10, 6.1 and sid the injector case covers
+# the records. On 6.12 a missing or mismatched module is a failure, not a skip.
+# The reporter sends one sample every 100 ms of a 142-byte UDP/IPv4 frame it builds in the kernel
+# (never sent anywhere), in the psample group of its devlink's namespace: the device is created
+# from inside the case's namespace, so its samples stay there. OUT_TC is the debugfs value,
+# OUT_TC_OCC and LATENCY are random below out_tc_occ_max and latency_max (powers of two: the
+# driver masks with max - 1), so each flow sample is checked against psample --json -v of the same
+# sample (matched by header bytes: random MACs and ports), and against the debugfs settings.
+nsim_ko="$root/build/vm/netdevsim/netdevsim.ko"
+nsim_id=7311 # the bus device id, also the debugfs folder's number
+case_netdevsim() {
+    local w n=20 d=/sys/kernel/debug/netdevsim/netdevsim$nsim_id/psample
+    w=$(mktemp -d)
+    lsmod | grep -q '^netdevsim ' || insmod "$nsim_ko" || { echo "  insmod $nsim_ko failed"; return 1; }
+    mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug || return 1
+    echo "$nsim_id 1" >/sys/bus/netdevsim/new_device || { echo "  new_device failed"; return 1; }
+    local port="" i
+    for ((i = 0; i < 50; i++)); do
+        # The namespace had only lo: its other device is the port (ip -o: "N: NAME: <...").
+        port=$(ip -o link show | awk -F': ' '$2 != "lo" { sub(/@.*/, "", $2); print $2; exit }')
+        [ -n "$port" ] && break
+        sleep 0.1
+    done
+    check "netdevsim's port is in the case's namespace ($port)" ip link show dev "${port:-none}"
+    local ifindex; ifindex=$(cat "/sys/class/net/$port/ifindex")
+    ip link set "$port" up
+    # Group 33, 1 in 50, OUT_TC 5, occupancy below 4096 bytes, latency below 65536 ns; input lo,
+    # output the netdevsim port (an Ethernet device: header_protocol 1).
+    local knob
+    for knob in group_num=33 rate=50 out_tc=5 out_tc_occ_max=4096 latency_max=65536 in_ifindex=1 \
+        out_ifindex="$ifindex" trunc_size=0; do
+        echo "${knob#*=}" >"$d/${knob%%=*}" || { echo "  netdevsim debugfs $knob failed"; return 1; }
+    done
+    start_collector 6343 "$w/sflow.pcap" || return 1
+    start "$w/json" "$w/psample.err" --group 33 --count "$n" --json -v || return 1
+    local bg_psample=$bg
+    start_sflow "$w/sflow.err" --collector 127.0.0.1 --group 33 --count "$n" --stats || return 1
+    echo 1 >"$d/enable" || { echo "  enable failed"; return 1; }
+    finish "$bg_psample" 30; check "psample --count $n exits 0" [ $? -eq 0 ]
+    finish "$bg_sflow" 30; check "psample-sflow --count $n exits 0" [ $? -eq 0 ]
+    echo 0 >"$d/enable"
+    echo "$nsim_id" >/sys/bus/netdevsim/del_device
+    rmmod netdevsim # psample cannot be unloaded before the next suite while netdevsim holds it
+    cat "$w/sflow.err"
+    stop_collector "$w/sflow.pcap"
+    echo "  first sample (psample -v):"; head -n 1 "$w/json" | sed 's/^/    /'
+    # tshark 4.0 reads the records it does not know (1036, 1039, 1040) wrongly and calls the
+    # datagram Malformed: it gives the datagrams and the flow samples' fixed fields; sflow-decode.py
+    # decodes the records, and must agree with tshark on the fixed fields.
+    tshark -r "$w/sflow.pcap" -T fields -E separator='|' -E aggregator=',' \
+        -e sflow.flow_sample.sequence_number -e sflow.flow_sample.sampling_rate \
+        -e sflow.flow_sample.source_id_index -e udp.payload >"$w/fields" 2>"$w/tshark.err" ||
+        { echo "  tshark failed: $(cat "$w/tshark.err")"; bad=1; }
+    cut -d '|' -f 4 "$w/fields" | python3 "$root/tests/vm/sflow-decode.py" >"$w/decoded" ||
+        { echo "  sflow-decode.py failed"; bad=1; }
+    echo "  first flow sample (sflow-decode.py):"; head -n 1 "$w/decoded" | sed 's/^/    /'
+    check "every flow sample carries 1036/1039/1040 with the sample's values" \
+        python3 - "$w/fields" "$w/decoded" "$w/json" "$n" "$ifindex" <<'EOF'
+import json, sys
+fields_path, decoded_path, json_path, n, ifindex = sys.argv[1:6]
+n, ifindex = int(n), int(ifindex)
+samples = [json.loads(line) for line in open(json_path)]
+flows = [json.loads(line) for line in open(decoded_path)]
+flows = [f for f in flows if f["kind"] == "flow"]
+assert len(samples) == n, f"psample printed {len(samples)} samples, not {n}"
+assert len(flows) == n, f"{len(flows)} flow samples decoded, not {n}"
+# tshark's fixed fields, in the same order, agree with the decoder's.
+tshark = []
+for line in open(fields_path):
+    seq, rate, idx = (c.split(",") for c in line.rstrip("\n").split("|")[:3])
+    tshark += list(zip(seq, rate, idx))
+mine = [(str(f["sequence"]), str(f["sampling_rate"]), str(f["ds_index"])) for f in flows]
+assert tshark[:len(mine)] == mine, f"tshark {tshark[:3]} vs sflow-decode {mine[:3]}"
+by_header = {s["data"].replace(":", "").lower(): s for s in samples}
+assert len(by_header) == n, "two samples with the same header bytes"
+ok = True
+for i, f in enumerate(flows):
+    rec = f["records"]
+    hdr = rec.get("1", {})
+    s = by_header.get(hdr.get("header", ""))
+    if s is None:
+        print(f"  flow sample {i}: no psample sample with its header bytes"); ok = False; continue
+    want = {
+        "records": (sorted(rec), ["1", "1036", "1039", "1040"]),
+        "1036 (queue)": (rec.get("1036"), s.get("out_tc")),
+        "1039 (delay, ns)": (rec.get("1039"), s.get("latency_ns", -1) & 0xFFFFFFFF),
+        "1040 (depth, bytes)": (rec.get("1040"), s.get("out_tc_occ", -1) & 0xFFFFFFFF),
+        "out_tc = debugfs": (s.get("out_tc"), 5),
+        "out_tc_occ < out_tc_occ_max": (0 <= s.get("out_tc_occ", -1) < 4096, True),
+        "latency < latency_max": (0 <= s.get("latency_ns", -1) < 65536, True),
+        "data source (egress: the output)": ((f["ds_type"], f["ds_index"]), (0, ifindex)),
+        "input": (f["input"], 1),
+        "output": (f["output"], ifindex),
+        "sampling_rate": (f["sampling_rate"], 50),
+        "header_protocol": (hdr.get("header_protocol"), 1),
+        "frame_length (FCS included)": (hdr.get("frame_length"), s["origsize"] + 4),
+        "stripped": (hdr.get("stripped"), 4),
+    }
+    for name, (got, exp) in want.items():
+        if got != exp:
+            print(f"  flow sample {i} (psample seq {s['seq']}): {name} {got!r} != {exp!r}"); ok = False
+occ = sorted({s["out_tc_occ"] for s in samples}); lat = sorted({s["latency_ns"] for s in samples})
+print(f"  {n} flow samples; out_tc_occ {len(occ)} distinct in [{occ[0]}, {occ[-1]}], latency {len(lat)} distinct in [{lat[0]}, {lat[-1]}]")
+sys.exit(0 if ok else 1)
+EOF
+    return $bad
+}
+
 # Re-entered inside a new network namespace: loopback up, the test traffic on its egress sampled.
 if [ "${1:-}" = --in-ns ]; then
     rate=$2; shift 2
@@ -409,5 +521,14 @@ run_case "(b) sfacctd at rate 1: exact packets and bytes per flow" in_ns 1 case_
 run_case "(c) sfacctd at rate 10: within 5 sigma" in_ns 10 case_sfacctd_rate10
 run_case "(d) collector down: no receive-side loss, refusals counted" in_ns 1 case_collector_down
 run_case "(e) usage errors" case_usage
+
+# (n) netdevsim: 6.12 only (see case_netdevsim)
+if [ "$(kernel_series)" = 6.12 ]; then
+    if [ "$(cut -d ' ' -f 1 "$root/build/vm/netdevsim/release" 2>/dev/null)" = "$(uname -r)" ] && [ -f "$nsim_ko" ]; then
+        run_case "(n) hardware records from netdevsim: 1036/1039/1040 carry the sample's values" in_ns 1 case_netdevsim
+    else
+        fail_outside_case "no $nsim_ko for $(uname -r): run tests/vm/build.sh (netdevsim-build.sh) on the host"
+    fi
+fi
 
 summary sflow
