@@ -5,6 +5,7 @@ extended_queue (1040) and the timestamp (1043) "Unknown" and then decodes their 
 record, so every datagram carrying one is Malformed. tshark still extracts the datagrams:
 
     tshark -r CAPTURE -T fields -e udp.payload | sflow-decode.py
+    (the first comma-separated item of each line is the datagram)
 
 Each output line: {"datagram": {...header...}, "kind": "flow"|"counters", ...sample fields...,
 "records": {"FORMAT": value}}, values decoded for the formats below and hex otherwise. Any
@@ -36,8 +37,10 @@ class Reader:
         data = self.take(n)
         pad = self.take((4 - n % 4) % 4)
         if any(pad):
-            raise ValueError("non-zero XDR padding")
+            self.bad_padding += 1
         return data
+
+    bad_padding = 0  # non-zero XDR padding bytes seen (reported in the sample, not an error)
 
 
 def flow_record(fmt, r):
@@ -76,6 +79,7 @@ def records(r, decode):
         fmt, body = r.u32(), r.opaque()
         sub = Reader(body)
         value = decode(fmt, sub)
+        r.bad_padding += sub.bad_padding
         if sub.pos != len(body):
             raise ValueError(f"record {fmt}: {len(body) - sub.pos} bytes left over")
         key = str(fmt) if fmt < 4096 else f"{fmt >> 12}:{fmt & 0xfff}"
@@ -117,6 +121,8 @@ def datagram(data):
             out.update(kind="counters", records=records(s, counter_record))
         if s.pos != len(body):
             raise ValueError(f"sample: {len(body) - s.pos} bytes left over")
+        if s.bad_padding:
+            out["nonzero_padding"] = s.bad_padding
         samples.append(out)
     if r.pos != len(data):
         raise ValueError(f"datagram: {len(data) - r.pos} bytes left over")
@@ -125,7 +131,9 @@ def datagram(data):
 
 def main():
     for n, line in enumerate(sys.stdin, 1):
-        line = line.strip().replace(":", "")
+        # tshark prints udp.payload once more for a UDP packet inside a sampled header record,
+        # after a comma: the datagram is the first.
+        line = line.strip().split(",")[0].replace(":", "")
         if not line:
             continue
         try:

@@ -415,7 +415,8 @@ case_netdevsim() {
         sleep 0.1
     done
     check "netdevsim's port is in the case's namespace ($port)" ip link show dev "${port:-none}"
-    local ifindex; ifindex=$(cat "/sys/class/net/$port/ifindex")
+    # (/sys/class/net shows the namespace /sys was mounted in, not this one: ask ip.)
+    local ifindex; ifindex=$(ip -o link show dev "$port" | cut -d: -f1)
     ip link set "$port" up
     # Group 33, 1 in 50, OUT_TC 5, occupancy below 4096 bytes, latency below 65536 ns; input lo,
     # output the netdevsim port (an Ethernet device: header_protocol 1).
@@ -452,7 +453,7 @@ case_netdevsim() {
 import json, sys
 fields_path, decoded_path, json_path, n, ifindex = sys.argv[1:6]
 n, ifindex = int(n), int(ifindex)
-samples = [json.loads(line) for line in open(json_path)]
+samples = [s for s in map(json.loads, open(json_path)) if s.get("kind") == "sample"]
 flows = [json.loads(line) for line in open(decoded_path)]
 flows = [f for f in flows if f["kind"] == "flow"]
 assert len(samples) == n, f"psample printed {len(samples)} samples, not {n}"

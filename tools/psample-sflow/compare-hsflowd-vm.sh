@@ -24,8 +24,11 @@ frames=40
 
 if [ "${1:-}" != --in-ns ]; then
     modprobe -a psample act_sample cls_matchall sch_ingress veth bridge || { echo "compare-hsflowd: FAIL: modprobe"; exit 1; }
-    exec unshare -n "$self" --in-ns
+    # A mount namespace too, for a sysfs of the new network namespace (both exporters read
+    # /sys/class/net).
+    exec unshare -n -m "$self" --in-ns
 fi
+mount -t sysfs sysfs /sys || { echo "compare-hsflowd: FAIL: mounting sysfs"; exit 1; }
 
 w=$(mktemp -d)
 sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
@@ -72,11 +75,13 @@ if "$sflow" --help 2>&1 | grep -q -- --polling-interval; then poll_args=(--polli
 ps=$!
 sleep 8 # hsflowd reads the interfaces and joins the groups in its first seconds
 
-python3 - "$frames" <<'EOF'
+# (/sys/class/net shows the namespace /sys was mounted in, not this one: ask ip.)
+mac_of() { ip -o link show dev "$1" | sed -n 's/.* link\/ether \([0-9a-f:]*\) .*/\1/p'; }
+ifindex() { ip -o link show dev "$1" | cut -d: -f1; }
+python3 - "$frames" "$(mac_of vb0)" "$(mac_of va0)" <<'EOF'
 import socket, sys
 n = min(int(sys.argv[1]), 200)
-dst = open("/sys/class/net/vb0/address").read().strip()
-src = open("/sys/class/net/va0/address").read().strip()
+dst, src = sys.argv[2], sys.argv[3]
 mac = lambda m: bytes.fromhex(m.replace(":", ""))
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind(("va0", 0))
@@ -90,6 +95,10 @@ ip -j -s -s link show >"$w/ip-link.json"
 kill -TERM "$ps" "$hs" 2>/dev/null
 wait "$ps" "$hs" 2>/dev/null
 kill "$c1" "$c2"; wait "$c1" "$c2"
+# The captures and logs, for a closer look on the host.
+keep="$root/build/vm-results/compare-hsflowd"
+rm -rf "$keep" && cp -r "$w" "$keep"
+echo "compare-hsflowd: captures and logs in $keep"
 echo "compare-hsflowd: psample-sflow: $(grep '^psample-sflow: samples=' "$w/sflow.err" | tail -n 1)"
 echo "compare-hsflowd: hsflowd log (last lines):"; tail -n 5 "$w/hsflowd.log" | sed 's/^/    /'
 for who in hsflowd sflow; do
@@ -97,10 +106,10 @@ for who in hsflowd sflow; do
         python3 "$root/tests/vm/sflow-decode.py" >"$w/$who.json" ||
         { echo "compare-hsflowd: FAIL: decoding $who's datagrams"; exit 1; }
 done
+cp "$w"/*.json "$keep/"
 echo "compare-hsflowd: one hsflowd flow sample and one psample-sflow flow sample (tshark -V):"
 for who in hsflowd sflow; do
     tshark -r "$w/$who.pcap" -V -O sflow 2>/dev/null | sed -n '/Flow sample/,/Flow sample/p' | head -n 40 | sed 's/^/    /'
 done
-ifindex() { cat "/sys/class/net/$1/ifindex"; }
 python3 "$root/tools/psample-sflow/compare-hsflowd.py" "$w/hsflowd.json" "$w/sflow.json" "$w/ip-link.json" \
     "$frames" "va1=$(ifindex va1)" "vb1=$(ifindex vb1)"
