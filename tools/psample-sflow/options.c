@@ -91,6 +91,7 @@ static void usage(FILE *f)
 		"                     [--ingress-group GROUP]... [--egress-group GROUP]...\n"
 		"                     [--agent-address ADDR] [--sub-agent-id N] [--mtu BYTES]\n"
 		"                     [--header-bytes N] [--polling-interval SECONDS] [--expanded]\n"
+		"                     [--timestamps]\n"
 		"                     [--all-netns] [--count N] [--stats]\n"
 		"Exports psample samples as sFlow version 5 datagrams (default port " DEFAULT_PORT ").\n"
 		"  -c, --collector HOST[:PORT]  collector; repeat for more ([V6ADDR]:PORT for IPv6)\n"
@@ -106,6 +107,7 @@ static void usage(FILE *f)
 		"  -p, --polling-interval SECS  counter samples of each data source every SECS seconds\n"
 		"                               (default %d; 0: none)\n"
 		"      --expanded               expanded flow and counter samples (default: compact)\n"
+		"      --timestamps             the sample's timestamp record (1043) in flow samples\n"
 		"      --all-netns              samples of every network namespace\n"
 		"      --count N                exit after N samples\n"
 		"      --stats                  print the counters on exit (always on SIGUSR1)\n"
@@ -164,7 +166,7 @@ static int set_agent(const char *agent)
 
 int parse_args(int argc, char **argv)
 {
-	enum { OPT_COUNT = 256, OPT_STATS, OPT_ALL_NETNS, OPT_EXPANDED };
+	enum { OPT_COUNT = 256, OPT_STATS, OPT_ALL_NETNS, OPT_EXPANDED, OPT_TIMESTAMPS };
 	static const struct option longopts[] = {
 		{ "collector", required_argument, NULL, 'c' },
 		{ "group", required_argument, NULL, 'g' },
@@ -176,6 +178,7 @@ int parse_args(int argc, char **argv)
 		{ "header-bytes", required_argument, NULL, 'H' },
 		{ "polling-interval", required_argument, NULL, 'p' },
 		{ "expanded", no_argument, NULL, OPT_EXPANDED },
+		{ "timestamps", no_argument, NULL, OPT_TIMESTAMPS },
 		{ "count", required_argument, NULL, OPT_COUNT },
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "all-netns", no_argument, NULL, OPT_ALL_NETNS },
@@ -227,6 +230,7 @@ int parse_args(int argc, char **argv)
 				return -1;
 			break;
 		case OPT_EXPANDED: o.expanded = 1; break;
+		case OPT_TIMESTAMPS: o.timestamps = 1; break;
 		case OPT_COUNT:
 			if (parse_u32(optarg, "--count", 1, UINT32_MAX, &v) < 0)
 				return -1;

@@ -33,6 +33,7 @@ struct options {
 	uint8_t agent[16];
 	uint64_t count;
 	int stats, all_netns, expanded;
+	int timestamps; /* the timestamp record (1043) in flow samples */
 };
 
 extern struct options o;

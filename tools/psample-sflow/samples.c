@@ -141,7 +141,7 @@ void export_flow_sample(const struct psample_packet *p)
 		n_records++, records_len += U32_RECORD;
 	if (p->fields & PSAMPLE_FIELD_OUT_TC_OCC)
 		n_records++, records_len += U32_RECORD;
-	if (p->fields & PSAMPLE_FIELD_TIMESTAMP)
+	if (o.timestamps && (p->fields & PSAMPLE_FIELD_TIMESTAMP))
 		n_records++, records_len += U64_RECORD;
 
 	uint32_t sample_len = (o.expanded ? FLOW_SAMPLE_EXPANDED_FIXED : FLOW_SAMPLE_FIXED) + records_len;
@@ -197,7 +197,9 @@ void export_flow_sample(const struct psample_packet *p)
 		q = put_u32_record(q, SFLOW_EX_TRANSIT, saturated(p->latency_ns));
 	if (p->fields & PSAMPLE_FIELD_OUT_TC_OCC)
 		q = put_u32_record(q, SFLOW_EX_QUEUE, saturated(p->out_tc_occ));
-	if (p->fields & PSAMPLE_FIELD_TIMESTAMP)
+	/* Off by default: Wireshark 4.0 (Debian 12) cannot skip a record it does not know and calls
+	 * every datagram after one malformed; the kernel stamps every sample since 5.13. */
+	if (o.timestamps && (p->fields & PSAMPLE_FIELD_TIMESTAMP))
 		put64(put32(put32(q, SFLOW_EX_TIMESTAMP), 8), p->timestamp_ns);
 	xs.exported++;
 }
