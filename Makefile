@@ -63,6 +63,9 @@ endif
 
 TOOL     := $(BUILDDIR)/tools/psample
 SFLOW    := $(BUILDDIR)/tools/psample-sflow
+# psample-sflow's parts (tools/psample-sflow/psample-sflow.c lists them), built in one command.
+SFLOW_SRCS := $(sort $(wildcard tools/psample-sflow/*.c))
+SFLOW_DEPS := $(SFLOW_SRCS) $(wildcard tools/psample-sflow/*.h) tools/common/data_start.h include/psample.h
 EXAMPLES := $(BUILDDIR)/examples/psample-dump $(BUILDDIR)/examples/raii
 
 .PHONY: all lib tool sflow examples install uninstall clean FORCE abi-check abi-bless
@@ -109,9 +112,9 @@ $(TOOL): tools/psample/psample.c tools/common/data_start.h include/psample.h $(L
 		$(PCAP_LIBS) -Wl,-rpath,$(abspath $(LIB_DIR)) $(LDFLAGS)
 
 # psample-sflow: the sFlow v5 exporter, a program of its own (the psample tool stays the original's).
-$(SFLOW): tools/psample-sflow/psample-sflow.c tools/common/data_start.h include/psample.h $(LIB_SO)
+$(SFLOW): $(SFLOW_DEPS) $(LIB_SO)
 	@mkdir -p $(@D)
-	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include -o $@ $< -L $(LIB_DIR) -lpsample \
+	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include -o $@ $(SFLOW_SRCS) -L $(LIB_DIR) -lpsample \
 		-Wl,-rpath,$(abspath $(LIB_DIR)) $(LDFLAGS)
 
 $(BUILDDIR)/examples/raii: examples-c/raii.cpp include/psample.h $(LIB_SO)
@@ -129,9 +132,9 @@ $(BUILDDIR)/install/psample: tools/psample/psample.c tools/common/data_start.h i
 	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include $(TOOL_FLAGS) -o $@ $< -L $(LIB_DIR) -lpsample \
 		$(PCAP_LIBS) $(INSTALL_RPATH) $(LDFLAGS)
 
-$(BUILDDIR)/install/psample-sflow: tools/psample-sflow/psample-sflow.c tools/common/data_start.h include/psample.h $(LIB_SO) FORCE
+$(BUILDDIR)/install/psample-sflow: $(SFLOW_DEPS) $(LIB_SO) FORCE
 	@mkdir -p $(@D)
-	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include -o $@ $< -L $(LIB_DIR) -lpsample $(INSTALL_RPATH) $(LDFLAGS)
+	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include -o $@ $(SFLOW_SRCS) -L $(LIB_DIR) -lpsample $(INSTALL_RPATH) $(LDFLAGS)
 
 # Regenerated every time: it depends on PREFIX/LIBDIR/INCLUDEDIR of this invocation.
 $(BUILDDIR)/psample.pc: pkgconfig/psample.pc.in FORCE

@@ -103,7 +103,7 @@ echo "compare-hsflowd: psample-sflow: $(grep '^psample-sflow: samples=' "$w/sflo
 echo "compare-hsflowd: hsflowd log (last lines):"; tail -n 5 "$w/hsflowd.log" | sed 's/^/    /'
 for who in hsflowd sflow; do
     tshark -r "$w/$who.pcap" -T fields -e udp.payload 2>/dev/null |
-        python3 "$root/tests/vm/sflow-decode.py" >"$w/$who.json" ||
+        python3 "$root/tools/psample-sflow/compare-decode.py" >"$w/$who.json" ||
         { echo "compare-hsflowd: FAIL: decoding $who's datagrams"; exit 1; }
 done
 cp "$w"/*.json "$keep/"

@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
-"""Decodes sFlow v5 datagrams into one JSON object per sample (flow or counter), for the checks that
-need records tshark 4.0 cannot read: it names extended_egress_queue (1036), extended_transit (1039),
-extended_queue (1040) and the timestamp (1043) "Unknown" and then decodes their data as the next
-record, so every datagram carrying one is Malformed. tshark still extracts the datagrams:
+"""Decodes sFlow v5 datagrams, hsflowd's and psample-sflow's, into one JSON object per sample (flow
+or counter), for compare-hsflowd.py. Unlike the VM suite's strict tests/vm/sflow_decode.py, which
+fails on any record psample-sflow does not send, it keeps the records it does not know (hsflowd's
+host and adaptor counters) as hex. tshark 4.0 cannot be used for the records: it names
+extended_egress_queue (1036), extended_transit (1039), extended_queue (1040) and the timestamp
+(1043) "Unknown" and then decodes their data as the next record (Malformed). tshark still extracts
+the datagrams:
 
-    tshark -r CAPTURE -T fields -e udp.payload | sflow-decode.py
+    tshark -r CAPTURE -T fields -e udp.payload | compare-decode.py
     (the first comma-separated item of each line is the datagram)
 
 Each output line: {"datagram": {...header...}, "kind": "flow"|"counters", ...sample fields...,
-"records": {"FORMAT": value}}, values decoded for the formats below and hex otherwise. Any
-truncated or inconsistent length is an error (exit 1), never skipped."""
+"records": {"FORMAT": value}}. A truncated or inconsistent length is an error (exit 1), never
+skipped; non-zero XDR padding is counted in the sample ("nonzero_padding")."""
 import json
 import struct
 import sys
