@@ -801,6 +801,11 @@ for s, w in zip(flows, want):
     if ext != w or (s["ds_index"], s["input"], s["output"], s["rate"]) != (6, 5, 6, 100) \
             or (h["header_protocol"], h["frame_length"], h["stripped"], h["header_length"]) != (1, 1004, 4, 64):
         print(f"  wanted records {w}, ds 6, in 5, out 6, rate 100, Ethernet, 1004, 4, 64"); ok = False
+sys.exit(0 if ok else 1)
+EOF
+    return $bad
+}
+
 # ---- (n) hardware records from netdevsim (6.12 only) ----
 # netdevsim's psample reporter (drivers/net/netdevsim/psample.c) is the only software producer of
 # OUT_TC, OUT_TC_OCC and LATENCY. Debian does not build it: tests/vm/netdevsim-build.sh builds it
