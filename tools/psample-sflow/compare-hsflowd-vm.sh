@@ -68,8 +68,9 @@ hs=$!
 # by the sample (an output interface means egress).
 dir_args=(--group 5 --group 6)
 if "$sflow" --help 2>&1 | grep -q -- --ingress-group; then dir_args=(--ingress-group 5 --egress-group 6); fi
+# Counters every 5 s like hsflowd's, and the timestamp record (1043), which hsflowd always sends.
 poll_args=()
-if "$sflow" --help 2>&1 | grep -q -- --polling-interval; then poll_args=(--polling-interval 5); fi
+if "$sflow" --help 2>&1 | grep -q -- --polling-interval; then poll_args=(--polling-interval 5 --timestamps); fi
 "$sflow" --collector 127.0.0.1:6344 --agent-address 127.0.0.1 "${dir_args[@]}" "${poll_args[@]}" \
     --stats 2>"$w/sflow.err" &
 ps=$!
