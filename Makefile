@@ -241,6 +241,12 @@ vm-test: deps all
 	VM_TIMEOUT=$(VM_SUITES_TIMEOUT) tests/vm/vm-run 6.12 tests/vm/suites.sh kernel bindings cli ovs sflow
 	VM_TIMEOUT=$(VM_SUITES_TIMEOUT) tests/vm/vm-run newest tests/vm/suites.sh kernel bindings cli ovs sflow
 
+# hsflowd side by side with psample-sflow in the 6.12 VM (tools/psample-sflow/compare-hsflowd.sh):
+# only when a copy of github sflow/host-sflow is in build/host-sflow (never committed), else it
+# says so. Not part of `make test`.
+hsflowd-compare: deps all
+	tools/psample-sflow/compare-hsflowd.sh
+
 # The receive benchmark in a VM (bench/run; docs/benchmarks.md states its run time): results in
 # build/bench/, the generated part of docs/benchmarks.md and docs/benchmarks.svg. bench-quick: a
 # reduced session (under 5 minutes) for developers, build/bench/ only.
@@ -281,4 +287,4 @@ lint:
 deps:
 	@if [ "$$(id -u)" = 0 ]; then .ci/install-deps; else echo "make: not root: not installing dependencies"; fi
 
-.PHONY: demo test lint vm-test bench bench-quick deps
+.PHONY: demo test lint vm-test bench bench-quick deps hsflowd-compare
