@@ -885,7 +885,8 @@ for line in open(fields_path):
     tshark[int(dseq)] = (seq, rate, idx)
 assert tshark == first, f"tshark {tshark} vs sflow_decode {first}"
 print(f"  tshark agrees with sflow_decode.py on the first flow sample of each of {len(first)} datagrams")
-by_header = {s["data"].replace(":", "").lower(): s for s in samples}
+# psample-sflow keeps the first 128 bytes (--header-bytes) of the 142-byte frames.
+by_header = {s["data"].replace(":", "").lower()[:256]: s for s in samples}
 assert len(by_header) == n, "two samples with the same header bytes"
 ok = True
 for i, f in enumerate(flows):
@@ -909,6 +910,7 @@ for i, f in enumerate(flows):
         "header_protocol": (hdr.get("header_protocol"), 1),
         "frame_length (FCS included)": (hdr.get("frame_length"), s["origsize"] + 4),
         "stripped": (hdr.get("stripped"), 4),
+        "header_length": (hdr.get("header_length"), min(s["data_len"], 128)),
     }
     for name, (got, exp) in want.items():
         if got != exp:
