@@ -856,7 +856,7 @@ case_netdevsim() {
     rmmod netdevsim # psample cannot be unloaded before the next suite while netdevsim holds it
     cat "$w/sflow.err"
     stop_collector "$w/sflow.pcap"
-    echo "  first sample (psample -v):"; head -n 1 "$w/json" | sed 's/^/    /'
+    echo "  first sample (psample -v):"; grep -m 1 '"kind":"sample"' "$w/json" | sed 's/^/    /'
     # tshark 4.0 misreads records it does not know (1036, 1039, 1040) and stops at the first flow
     # sample of a datagram (Malformed): it gives that sample's fixed fields, sflow_decode.py (the
     # suite's decoder) the records, and the two must agree on those fields.
