@@ -615,7 +615,7 @@ case_counters() {
     stop_collector "$w/c.pcap"
     cat "$w/c.err"
     echo "  r1 (at $t1): $(tr '\n' ';' <"$w/r1")"; echo "  r2 (at $t2): $(tr '\n' ';' <"$w/r2")"
-    tshark_verbose "$w/c.pcap" 60 "sflow.counters_sample.sequence_number"
+    tshark_verbose "$w/c.pcap" 70 "sflow.counters_sample.sequence_number && !sflow.flow_sample.sequence_number"
     check "tshark decodes every datagram" tshark_clean "$w/c.pcap"
     check "counter samples against the kernel's counters" \
         python3 - "$decoder_dir" "$w/c.pcap" "$t1" "$t2" "$w/r1" "$w/r2" "va1=$va1" "vb1=$vb1" <<'EOF'
