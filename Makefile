@@ -66,6 +66,9 @@ TOOL     := $(BUILDDIR)/tools/psample
 TOOL_SRCS := $(addprefix tools/psample/,psample.c options.c output.c pcap.c)
 TOOL_DEPS := $(TOOL_SRCS) $(addprefix tools/psample/,options.h output.h pcap.h) tools/common/data_start.h
 SFLOW    := $(BUILDDIR)/tools/psample-sflow
+# psample-sflow's parts (tools/psample-sflow/psample-sflow.c lists them), built in one command.
+SFLOW_SRCS := $(sort $(wildcard tools/psample-sflow/*.c))
+SFLOW_DEPS := $(SFLOW_SRCS) $(wildcard tools/psample-sflow/*.h) tools/common/data_start.h include/psample.h
 EXAMPLES := $(BUILDDIR)/examples/psample-dump $(BUILDDIR)/examples/raii
 
 .PHONY: all lib tool sflow examples install uninstall clean FORCE abi-check abi-bless version-check
@@ -112,9 +115,9 @@ $(TOOL): $(TOOL_DEPS) include/psample.h $(LIB_SO) $(BUILDDIR)/tools/pcap.choice
 		$(PCAP_LIBS) -Wl,-rpath,$(abspath $(LIB_DIR)) $(LDFLAGS)
 
 # psample-sflow: the sFlow v5 exporter, a program of its own (the psample tool stays the original's).
-$(SFLOW): tools/psample-sflow/psample-sflow.c tools/common/data_start.h include/psample.h $(LIB_SO)
+$(SFLOW): $(SFLOW_DEPS) $(LIB_SO)
 	@mkdir -p $(@D)
-	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include -o $@ $< -L $(LIB_DIR) -lpsample \
+	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include -o $@ $(SFLOW_SRCS) -L $(LIB_DIR) -lpsample \
 		-Wl,-rpath,$(abspath $(LIB_DIR)) $(LDFLAGS)
 
 $(BUILDDIR)/examples/raii: examples-c/raii.cpp include/psample.h $(LIB_SO)
@@ -132,9 +135,9 @@ $(BUILDDIR)/install/psample: $(TOOL_DEPS) include/psample.h $(LIB_SO) FORCE
 	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include $(TOOL_FLAGS) -o $@ $(TOOL_SRCS) -L $(LIB_DIR) -lpsample \
 		$(PCAP_LIBS) $(INSTALL_RPATH) $(LDFLAGS)
 
-$(BUILDDIR)/install/psample-sflow: tools/psample-sflow/psample-sflow.c tools/common/data_start.h include/psample.h $(LIB_SO) FORCE
+$(BUILDDIR)/install/psample-sflow: $(SFLOW_DEPS) $(LIB_SO) FORCE
 	@mkdir -p $(@D)
-	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include -o $@ $< -L $(LIB_DIR) -lpsample $(INSTALL_RPATH) $(LDFLAGS)
+	$(CC) -std=c11 $(WARN) $(CFLAGS) -I include -o $@ $(SFLOW_SRCS) -L $(LIB_DIR) -lpsample $(INSTALL_RPATH) $(LDFLAGS)
 
 # Regenerated every time: it depends on PREFIX/LIBDIR/INCLUDEDIR of this invocation.
 $(BUILDDIR)/psample.pc: pkgconfig/psample.pc.in FORCE
@@ -251,6 +254,12 @@ vm-test: deps all
 	VM_TIMEOUT=$(VM_SUITES_TIMEOUT) tests/vm/vm-run 6.12 tests/vm/suites.sh kernel bindings cli ovs sflow
 	VM_TIMEOUT=$(VM_SUITES_TIMEOUT) tests/vm/vm-run newest tests/vm/suites.sh kernel bindings cli ovs sflow
 
+# hsflowd side by side with psample-sflow in the 6.12 VM (tools/psample-sflow/compare-hsflowd.sh):
+# only when a copy of github sflow/host-sflow is in build/host-sflow (never committed), else it
+# says so. Not part of `make test`.
+hsflowd-compare: deps all
+	tools/psample-sflow/compare-hsflowd.sh
+
 # The receive benchmark in a VM (bench/run; docs/benchmarks.md states its run time): results in
 # build/bench/, the generated part of docs/benchmarks.md and docs/benchmarks.svg. bench-quick: a
 # reduced session (under 5 minutes) for developers, build/bench/ only.
@@ -291,4 +300,4 @@ lint: version-check
 deps:
 	@if [ "$$(id -u)" = 0 ]; then .ci/install-deps; else echo "make: not root: not installing dependencies"; fi
 
-.PHONY: demo test lint vm-test bench bench-quick deps
+.PHONY: demo test lint vm-test bench bench-quick deps hsflowd-compare

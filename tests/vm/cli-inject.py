@@ -7,9 +7,11 @@ Needs CAP_NET_ADMIN.
 
 usage: cli-inject.py GROUP TIMESTAMP_NS [--iif N] [--oif N] [--origsize N] [--rate N] [--seq N]
                      [--proto N] [--no-hw] [--data-len N | --data-hex HEX] [--nl-seq N]
+                     [--out-tc N] [--out-tc-occ N] [--latency N]
 An option set to 0 (--iif, --oif, --proto) leaves its attribute out; --no-hw leaves out out-tc,
 out-tc-occ and latency (a VPP-style sample). --data-len N: N bytes counting up from 0.
 --nl-seq N: the netlink header's sequence number (default 1; the kernel's own samples carry 0).
+--out-tc N, --out-tc-occ N, --latency N: the hardware attributes' values (default 3, 123456, 789).
 --cookie HEX: a USER_COOKIE attribute (type 15, newer than Mellanox's psample), put right after
 GROUP_SEQ, before the attributes the original knew.
 Exit status 3: the group id cannot be addressed through sendto()'s 32-bit group mask.
@@ -80,6 +82,9 @@ def main():
     ap.add_argument("--data-hex")
     ap.add_argument("--nl-seq", type=int, default=1)
     ap.add_argument("--cookie")
+    ap.add_argument("--out-tc", type=int, default=3)
+    ap.add_argument("--out-tc-occ", type=int, default=123456)
+    ap.add_argument("--latency", type=int, default=789)
     a = ap.parse_args()
     group, timestamp = a.group, a.timestamp
     data = DATA_BYTES
@@ -108,9 +113,9 @@ def main():
     parts.append(attr(SAMPLE_RATE, struct.pack("=I", a.rate)))
     if not a.no_hw:
         parts += [
-            attr(OUT_TC, struct.pack("=H", 3)),
-            attr(OUT_TC_OCC, struct.pack("=Q", 123456)),
-            attr(LATENCY, struct.pack("=Q", 789)),
+            attr(OUT_TC, struct.pack("=H", a.out_tc)),
+            attr(OUT_TC_OCC, struct.pack("=Q", a.out_tc_occ)),
+            attr(LATENCY, struct.pack("=Q", a.latency)),
         ]
     parts.append(attr(TIMESTAMP, struct.pack("=Q", timestamp)))
     if a.proto:

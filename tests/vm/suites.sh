@@ -12,7 +12,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 # Users of psample first: a module is unloaded only after those that depend on it.
 unload_psample() {
     local m
-    for m in openvswitch act_sample act_tunnel_key cls_matchall nlmon psample; do
+    for m in netdevsim openvswitch act_sample act_tunnel_key cls_matchall nlmon psample; do
         if lsmod | grep -q "^$m "; then
             for _ in 1 2 3 4 5 6 7 8 9 10; do modprobe -r "$m" 2>/dev/null && break; sleep 0.5; done
         fi
