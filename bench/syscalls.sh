@@ -18,7 +18,7 @@ out=build/syscalls
 if [ -z "${PSAMPLE_IN_VM:-}" ]; then
     rm -rf "$out" && mkdir -p "$out/base-src" "$out/base/lib" "$out/new/lib"
     git archive "$base" | tar -x -C "$out/base-src"
-    cargo build --quiet --lib --manifest-path "$out/base-src/Cargo.toml" --target-dir "$root/target/syscalls-base"
+    "$out/base-src/tests/build-cdylib.sh" --target-dir "$root/target/syscalls-base"
     tests/build-cdylib.sh
     cp "$root/target/syscalls-base/debug/libpsample.so" "$out/base/lib/"
     cp "${CARGO_TARGET_DIR:-$root/target}/debug/libpsample.so" "$out/new/lib/"
