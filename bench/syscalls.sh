@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # System calls per received batch, counted with strace -c -f, for libpsample at a given commit
-# (default: main) and for this tree, in two regimes: a full queue (COUNT datagrams sent as fast as
+# (default: 8646e2a, the last one with the eventfd wake-up, before the in-band token) and for this tree, in two regimes: a full queue (COUNT datagrams sent as fast as
 # possible) and a paced stream (PACED datagrams at RATE per second, where the receiver keeps up
 # and waits for one or two samples at a time: the common case in production).
 #
@@ -13,12 +13,12 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-base=${1:-main} count=${2:-200000} paced=${3:-10000} rate=${4:-2000}
+base=${1:-8646e2a} count=${2:-200000} paced=${3:-10000} rate=${4:-2000}
 out=build/syscalls
 if [ -z "${PSAMPLE_IN_VM:-}" ]; then
     rm -rf "$out" && mkdir -p "$out/base-src" "$out/base/lib" "$out/new/lib"
     git archive "$base" | tar -x -C "$out/base-src"
-    cargo build --quiet --lib --manifest-path "$out/base-src/Cargo.toml" --target-dir "$root/target/syscalls-base"
+    "$out/base-src/tests/build-cdylib.sh" --target-dir "$root/target/syscalls-base"
     tests/build-cdylib.sh
     cp "$root/target/syscalls-base/debug/libpsample.so" "$out/base/lib/"
     cp "${CARGO_TARGET_DIR:-$root/target}/debug/libpsample.so" "$out/new/lib/"
