@@ -226,8 +226,7 @@ EOF
 }
 
 # sfacctd with the memory plugin, aggregated per flow; its counters are renormalised by the
-# sampling rate (sfacctd_renormalize). Its socket and plugin pipe get room for a whole burst of
-# datagrams: under TCG, 6.1's run lost 71 of 500 samples inside sfacctd with the defaults. Waits until its totals stop changing (at most 30 s) and
+# sampling rate (sfacctd_renormalize). Waits until its totals stop changing (at most 30 s) and
 # prints the client's table.
 sfacctd_table() { # dir port
     local w=$1 port=$2
@@ -236,9 +235,6 @@ daemonize: false
 sfacctd_ip: 127.0.0.1
 sfacctd_port: $port
 sfacctd_renormalize: true
-sfacctd_pipe_size: 4194304
-plugin_pipe_size: 8388608
-plugin_buffer_size: 65536
 plugins: memory
 aggregate: src_host, dst_host, src_port, dst_port, proto
 imt_path: $w/imt.pipe
