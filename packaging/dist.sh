@@ -32,6 +32,30 @@ rm "$stage/.cargo/config.toml.new"
 grep -q 'directory = "vendor"' "$stage/.cargo/config.toml" ||
     { echo "dist: cargo vendor printed no vendor/ stanza" >&2; exit 1; }
 
+# Prebuilt Windows import libraries (winapi-*-pc-windows-gnu: 100 MiB of .a files a Linux build
+# never links) and generated reports are not sources: Debian's policy (lintian source-is-missing,
+# unpack errors) and the tarball's size say drop them, as Debian's own Rust packages do. Each
+# crate's .cargo-checksum.json loses their entries, so cargo still verifies every file left.
+python3 - "$stage/vendor" <<'PY'
+import json, os, re, sys
+drop = re.compile(r"(^|/)(lib/[^/]+\.(a|lib|dll)|tarpaulin-report\.html)$")
+vendor = sys.argv[1]
+for crate in sorted(os.listdir(vendor)):
+    path = os.path.join(vendor, crate, ".cargo-checksum.json")
+    with open(path) as f:
+        sums = json.load(f)
+    kept = {}
+    for name, digest in sums["files"].items():
+        if drop.search(name):
+            os.remove(os.path.join(vendor, crate, name))
+        else:
+            kept[name] = digest
+    if len(kept) != len(sums["files"]):
+        sums["files"] = kept
+        with open(path, "w") as f:
+            json.dump(sums, f, sort_keys=True)
+PY
+
 mtime=$(git log -1 --format=%ct 2>/dev/null || date +%s)
 tar -C "$out/stage" --sort=name --mtime="@$mtime" --owner=0 --group=0 --numeric-owner \
     -cf - "$name" | xz -T0 -6 > "$out/$name.tar.xz.tmp"
