@@ -102,6 +102,7 @@ with psample.subscribe(groups=[7]) as sub:
 echo "$out"
 check "python3 -c 'import psample' receives and exits 0" grep -qx 'rc=0' <<<"$out"
 check "python received 5 samples of group 7" [ "$(grep -c '^python: group 7 ' <<<"$out")" -eq 5 ]
+check "psample_version() is the package's version" grep -q "^python: psample $(dpkg-query -W -f='${source:Upstream-Version}' libpsample0) from" <<<"$out"
 check "python imported the packaged module" grep -q 'from /usr/lib/python3/dist-packages/psample/' <<<"$out"
 
 echo "clean-root: $passed passed, $failed failed"

@@ -85,7 +85,7 @@ rc_file=$target/opt/psample-test/rc
 rm -f "$rc_file"
 echo "clean-root: booting $(basename "$kernel") on build/pkg/root"
 set +e
-flock /tmp/psample-vm.lock timeout "${VM_TIMEOUT:-900}" "$root/build/venv/bin/vng" --run "$kernel" --root "$target" --rw \
+PATH="$root/build/venv/bin:$PATH" flock /tmp/psample-vm.lock timeout "${VM_TIMEOUT:-900}" "$root/build/venv/bin/vng" --run "$kernel" --root "$target" --rw \
     --disable-kvm --force-9p --memory "${VM_MEMORY:-2G}" --cpus 2 \
     --exec '/opt/psample-test/clean-root-test.sh; echo $? > /opt/psample-test/rc' </dev/null 2>&1 | cat
 vng_rc=${PIPESTATUS[0]}
