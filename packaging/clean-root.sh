@@ -82,14 +82,15 @@ cp -al "/usr/lib/modules/$release" "$target/usr/lib/modules/$release" 2>/dev/nul
     cp -a "/usr/lib/modules/$release" "$target/usr/lib/modules/$release"
 
 rc_file=$target/opt/psample-test/rc
-rm -f "$rc_file"
+rm -f "$rc_file" "$target/opt/psample-test/out.log"
 echo "clean-root: booting $(basename "$kernel") on build/pkg/root"
 set +e
 PATH="$root/build/venv/bin:$PATH" flock /tmp/psample-vm.lock timeout "${VM_TIMEOUT:-900}" "$root/build/venv/bin/vng" --run "$kernel" --root "$target" --rw \
     --disable-kvm --force-9p --memory "${VM_MEMORY:-2G}" --cpus 2 \
-    --exec '/opt/psample-test/clean-root-test.sh; echo $? > /opt/psample-test/rc' </dev/null 2>&1 | cat
+    --exec '/opt/psample-test/clean-root-test.sh > /opt/psample-test/out.log 2>&1; echo $? > /opt/psample-test/rc' </dev/null 2>&1 | cat
 vng_rc=${PIPESTATUS[0]}
 set -e
+cat "$target/opt/psample-test/out.log" 2>/dev/null || true
 [ -s "$rc_file" ] || { echo "clean-root: FAIL: the VM did not run the checks to the end (vng exit $vng_rc)" >&2; exit 1; }
 rc=$(cat "$rc_file")
 [ "$rc" = 0 ] || { echo "clean-root: FAIL: checks in the clean root failed (exit $rc)" >&2; exit 1; }
