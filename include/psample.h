@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #define PSAMPLE_VERSION_MAJOR 0
-#define PSAMPLE_VERSION_MINOR 1
+#define PSAMPLE_VERSION_MINOR 3
 #define PSAMPLE_VERSION_PATCH 0
 
 #if defined(__GNUC__) || defined(__clang__)
