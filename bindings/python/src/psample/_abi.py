@@ -271,7 +271,7 @@ __all__ = [
 
 # Other definitions of the header.
 VERSION_MAJOR = 0
-VERSION_MINOR = 1
+VERSION_MINOR = 3
 VERSION_PATCH = 0
 # Size of the first published `struct psample_opts` (through `rcvbuf`).
 OPTS_SIZE_V1 = 16
