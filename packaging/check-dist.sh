@@ -3,7 +3,8 @@
 # It is unpacked under build/pkg/offline and, with networking off (unshare -n) and an empty
 # CARGO_HOME (no registry cache to fall back on), runs the crate's test command as the project
 # runs it: cargo test --offline --frozen --features capi (without capi, tests/capi_feature.rs
-# fails on purpose).
+# fails on purpose). The target dir stays inside the unpacked tree: tests/dependency.rs builds a
+# scratch crate under it, which must see the tarball's .cargo/config.toml too.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -1)
@@ -16,6 +17,6 @@ tar -C "$work" -xJf "$tarball"
 cd "$work/psample-$version"
 [ ! -e .git ] || { echo "check-dist: the tarball holds .git" >&2; exit 1; }
 echo "check-dist: cargo test --offline --frozen --features capi in $(pwd), networking off"
-unshare -n env CARGO_HOME="$work/cargo-home" CARGO_TARGET_DIR="$work/target" \
+unshare -n env -u CARGO_TARGET_DIR CARGO_HOME="$work/cargo-home" \
     cargo test --offline --frozen --no-fail-fast --features capi
 echo "check-dist: ok: the tarball builds and passes its tests offline"
