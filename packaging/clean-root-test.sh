@@ -33,6 +33,8 @@ for i in range(min(int(sys.argv[1]), 50)):
     out.sendto(b\"x\" * 64, (\"127.0.0.1\", 9999)); time.sleep(0.02)
 "'
 
+# The root is written to (--rw): no ready file of an earlier boot may stand in for this one's.
+rm -f /tmp/collector.ready /tmp/py.ready
 echo "clean-root: kernel $(uname -r), root $(sed -n "s/^PRETTY_NAME=//p" /etc/os-release)"
 check "no LD_LIBRARY_PATH" [ -z "${LD_LIBRARY_PATH:-}" ]
 check "libpsample.so.0 is libpsample0's" dpkg -S "/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)/libpsample.so.0"
@@ -42,7 +44,7 @@ check "modprobe psample act_sample cls_flower" modprobe -a psample act_sample cl
 # psample --count 10: ten sample lines of group 7, exit 0.
 out=$(in_sampled_ns '
     timeout 30 psample --group 7 --count 10 > /tmp/psample.out 2> /tmp/psample.err & p=$!
-    sleep 2; eval "$SEND" 10; wait $p; echo "rc=$?"; cat /tmp/psample.out /tmp/psample.err')
+    sleep 2; eval "$SEND" 10; rc=0; wait $p || rc=$?; echo "rc=$rc"; cat /tmp/psample.out /tmp/psample.err')
 echo "$out"
 check "psample --count 10 exits 0" grep -qx 'rc=0' <<<"$out"
 check "psample printed 10 samples of group 7" [ "$(grep -c '^group 7 ' <<<"$out")" -eq 10 ]
@@ -64,7 +66,7 @@ while samples < 10:
 " > /tmp/collector.out 2>&1 & c=$!
     while [ ! -e /tmp/collector.ready ]; do sleep 0.1; done
     timeout 30 psample-sflow --collector 127.0.0.1:6343 --group 7 --count 10 2> /tmp/sflow.err & p=$!
-    sleep 2; eval "$SEND" 10; wait $p; echo "sflow rc=$?"; wait $c; echo "collector rc=$?"
+    sleep 2; eval "$SEND" 10; rc=0; wait $p || rc=$?; echo "sflow rc=$rc"; rc=0; wait $c || rc=$?; echo "collector rc=$rc"
     cat /tmp/collector.out /tmp/sflow.err')
 echo "$out"
 check "psample-sflow --count 10 exits 0" grep -qx 'sflow rc=0' <<<"$out"
@@ -77,7 +79,7 @@ check "cc psample-dump.c \$(pkg-config --cflags --libs psample)" \
     sh -c 'gcc -std=c11 -Wall -Werror -o /tmp/psample-dump /opt/psample-test/psample-dump.c $(pkg-config --cflags --libs psample)'
 out=$(in_sampled_ns '
     timeout 30 /tmp/psample-dump -g 7 -c 5 > /tmp/dump.out 2>&1 & p=$!
-    sleep 2; eval "$SEND" 5; wait $p; echo "rc=$?"; cat /tmp/dump.out')
+    sleep 2; eval "$SEND" 5; rc=0; wait $p || rc=$?; echo "rc=$rc"; cat /tmp/dump.out')
 echo "$out"
 check "the C program exits 0" grep -qx 'rc=0' <<<"$out"
 check "the C program printed 5 samples of group 7" [ "$(grep -c 'group=7' <<<"$out")" -eq 5 ]
@@ -98,7 +100,7 @@ with psample.subscribe(groups=[7]) as sub:
             break
 " > /tmp/py.out 2>&1 & p=$!
     while [ ! -e /tmp/py.ready ] && kill -0 $p 2>/dev/null; do sleep 0.1; done
-    eval "$SEND" 5; wait $p; echo "rc=$?"; cat /tmp/py.out')
+    eval "$SEND" 5; rc=0; wait $p || rc=$?; echo "rc=$rc"; cat /tmp/py.out')
 echo "$out"
 check "python3 -c 'import psample' receives and exits 0" grep -qx 'rc=0' <<<"$out"
 check "python received 5 samples of group 7" [ "$(grep -c '^python: group 7 ' <<<"$out")" -eq 5 ]
