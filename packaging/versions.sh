@@ -18,7 +18,7 @@ for p in libpsample0 libpsample-dev psample-tools python3-psample; do
     expect "$p's upstream version" test "$(dpkg-deb -f "$deb" Version | sed 's/-[^-]*$//')" = "$v"
 done
 lib_deb=$(find "$pkg/deb" -maxdepth 1 -name 'libpsample0_*.deb' | head -n 1)
-expect "libpsample0's library file" sh -c "dpkg-deb -c '$lib_deb' | grep -q '/libpsample.so.$v\$'"
+expect "libpsample0's library file" sh -c "dpkg-deb -c '$lib_deb' | grep '/libpsample.so.$v\$' >/dev/null"
 dev_deb=$(find "$pkg/deb" -maxdepth 1 -name 'libpsample-dev_*.deb' | head -n 1)
 tmp=$(mktemp -d)
 dpkg-deb -x "$dev_deb" "$tmp"
