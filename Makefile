@@ -240,6 +240,7 @@ test: deps lint
 	$(MAKE) abi-check
 	@if [ "$(FUZZ_SECONDS)" != 0 ]; then fuzz/run $(FUZZ_SECONDS); fi
 	$(MAKE) vm-test
+	$(MAKE) package-test
 
 # The kernel matrix (.ci/install-deps installs the kernels), one VM boot per kernel
 # (tests/vm/suites.sh): every suite (kernel, bindings, CLI, Open vSwitch, sFlow export) on 6.1, 6.12 and the
@@ -295,6 +296,18 @@ lint: version-check
 	cd bench/recv_go && $(GO_ENV) go vet ./...
 	@unformatted=$$(gofmt -l bindings/go bench/recv_go); \
 	if [ -n "$$unformatted" ]; then echo "gofmt -l: not formatted: $$unformatted" >&2; exit 1; fi
+
+# The release and its packages (issue 20; packaging/package-test.sh says what each step checks):
+# dist writes build/dist/psample-VERSION.tar.xz (sources, header, vendored crates); package-test
+# builds and tests it offline, builds the Debian packages from it (lintian), the wheel, installs
+# the packages on a clean debootstrapped bookworm booted in a VM, and checks the crate.
+dist:
+	packaging/dist.sh
+
+package-test: deps
+	packaging/package-test.sh
+
+.PHONY: dist package-test
 
 # Installs what the build and the tests need when it is missing (as root; idempotent).
 deps:

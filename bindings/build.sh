@@ -4,7 +4,8 @@
 # and at include/, and the Go package's test binary linked through that .pc. Then checks the
 # Python package's types (mypy --strict) and installs it into build/vm/bindings/python and
 # build/venv. Nothing is downloaded: Go uses only its standard library
-# (GOPROXY=off), and the Python package builds with its own stdlib-only backend (--no-index).
+# (GOPROXY=off), and the Python package builds with setuptools and wheel from build/venv
+# (--no-index --no-build-isolation).
 #
 #   bindings/build.sh && tests/vm/vm-run 6.12 tests/vm/bindings-tests.sh
 set -euo pipefail
@@ -48,7 +49,7 @@ mv -f "$out/psample-go.test.new" "$out/psample-go.test"
 # into build/vm/bindings/python, which the VM tests import (PYTHONPATH), so they run this tree's
 # package even when build/venv is shared with other checkouts; and into build/venv for users.
 (cd bindings/python && "$root/build/venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_typing.py)
-pip=("$root/build/venv/bin/pip" install --quiet --disable-pip-version-check --no-index --no-deps)
+pip=("$root/build/venv/bin/pip" install --quiet --disable-pip-version-check --no-index --no-deps --no-build-isolation)
 rm -rf "$out/python"
 "${pip[@]}" --target "$out/python" ./bindings/python
 "${pip[@]}" --force-reinstall ./bindings/python

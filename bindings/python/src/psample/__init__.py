@@ -22,8 +22,9 @@ next receive and after `close()`. Errors are `OSError(errno, psample_strerror te
 example `FileNotFoundError` without psample in the kernel, `PermissionError` without
 CAP_NET_ADMIN. A receive ended by `wakeup()` raises `WakeupError` (an `InterruptedError` whose
 errno is ECANCELED); any method of a closed subscription raises `ValueError`, and so does a
-`recv()` that `close()` ended from another thread. The library is `$PSAMPLE_LIBRARY` when set, else `libpsample.so.0` as the
-dynamic loader finds it, else what `ctypes.util.find_library("psample")` finds.
+`recv()` that `close()` ended from another thread. The library is `$PSAMPLE_LIBRARY` when set,
+else the one a wheel bundles in this package, else `libpsample.so.0` as the dynamic loader finds
+it, else what `ctypes.util.find_library("psample")` finds.
 """
 
 from __future__ import annotations
@@ -62,8 +63,12 @@ NetnsFd = Union[int, IO[bytes], IO[str]]
 def _lib() -> ctypes.CDLL:
     """Loads libpsample once, on first use (so `import psample` works without it)."""
     path = os.environ.get("PSAMPLE_LIBRARY")
+    # A wheel bundles the library next to this file (packaging/wheel.sh): it comes first.
+    bundled = os.path.join(os.path.dirname(os.path.abspath(__file__)), "libpsample.so.0")
     if path:
         lib = ctypes.CDLL(path)
+    elif os.path.exists(bundled):
+        lib = ctypes.CDLL(bundled)
     else:
         try:
             lib = ctypes.CDLL("libpsample.so.0")  # the SONAME: this binding's ABI
