@@ -33,19 +33,7 @@ _Static_assert(sizeof(struct psample_opts) == 40, "psample_opts size");
 _Static_assert(sizeof(struct psample_tunnel) == 88, "psample_tunnel size");
 _Static_assert(sizeof(struct psample_group_info) == 16, "psample_group_info size");
 
-static int passed, failed;
-
-static void check(int ok, int line, const char *what)
-{
-	if (ok) {
-		passed++;
-	} else {
-		failed++;
-		printf("FAIL line %d: %s\n", line, what);
-	}
-}
-
-#define CHECK(cond) check(!!(cond), __LINE__, #cond)
+#include "check.h"
 
 /* `call` must return -err and leave errno == err (the header promises both). */
 #define EXPECT_ERR(call, err)                                                                 \

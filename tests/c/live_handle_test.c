@@ -24,19 +24,7 @@
 
 #include "psample.h"
 
-static int passed, failed;
-
-static void check(int ok, int line, const char *what)
-{
-	if (ok) {
-		passed++;
-	} else {
-		failed++;
-		printf("FAIL line %d: %s\n", line, what);
-	}
-}
-
-#define CHECK(cond) check(!!(cond), __LINE__, #cond)
+#include "check.h"
 
 static struct psample_sub *open_waiting(uint32_t extra_flags)
 {

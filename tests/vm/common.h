@@ -137,6 +137,20 @@ static inline uint64_t tc_sample_fields(uint64_t extra)
     return f | extra;
 }
 
+/* What tc's sample action counted ("Sent B bytes P pkt"): with rate 1, what the kernel sampled. */
+static inline unsigned long long tc_sampled(void)
+{
+    FILE *f = popen("tc -s filter show dev lo egress", "r");
+    char line[512];
+    unsigned long long bytes, pkts = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, " Sent %llu bytes %llu pkt", &bytes, &pkts) == 2)
+            break;
+    if (f)
+        pclose(f);
+    return pkts;
+}
+
 static inline struct psample_sub *subscribe(uint32_t flags)
 {
     struct psample_opts opts = { .size = sizeof opts, .flags = flags | PSAMPLE_SUB_NONBLOCK };

@@ -342,20 +342,6 @@ static void test_reload(void)
     psample_close(plain);
 }
 
-/* What tc's sample action counted ("Sent B bytes P pkt"): with rate 1, what the kernel sampled. */
-static unsigned long long tc_sampled(void)
-{
-    FILE *f = popen("tc -s filter show dev lo egress", "r");
-    char line[512];
-    unsigned long long bytes, pkts = 0;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, " Sent %llu bytes %llu pkt", &bytes, &pkts) == 2)
-            break;
-    if (f)
-        pclose(f);
-    return pkts;
-}
-
 /* Sends `count` datagrams while not reading through a small buffer: what arrives plus what the
  * kernel counts as dropped is exactly what was sampled. */
 static void test_overload(int count)

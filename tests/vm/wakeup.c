@@ -27,20 +27,6 @@ static atomic_ullong delivered_now;  /* samples the receiver got so far */
 static atomic_ullong batches_now;    /* psample_recv() calls that returned samples so far */
 static atomic_int receiver_done;
 
-/* What tc's sample action counted ("Sent B bytes P pkt"): with rate 1, what the kernel sampled. */
-static unsigned long long tc_sampled(void)
-{
-    FILE *f = popen("tc -s filter show dev lo egress", "r");
-    char line[512];
-    unsigned long long bytes, pkts = 0;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, " Sent %llu bytes %llu pkt", &bytes, &pkts) == 2)
-            break;
-    if (f)
-        pclose(f);
-    return pkts;
-}
-
 static void sleep_ms(long ms)
 {
     struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };

@@ -229,22 +229,28 @@ def ms(seconds):
     return ", ".join(f"{s * 1e3:.2f}" for s in seconds)
 
 
+def parked_recv(sub):
+    """Starts a thread blocked in sub.recv(); its outcome dict gets "error" and "end" (monotonic)."""
+    outcome = {}
+
+    def receive():
+        try:
+            sub.recv()
+        except BaseException as e:  # noqa: B902 (reported to the test)
+            outcome["error"] = e
+        outcome["end"] = time.monotonic()
+    thread = threading.Thread(target=receive, daemon=True)
+    thread.start()
+    time.sleep(0.1)
+    assert thread.is_alive()
+    return thread, outcome
+
+
 def test_wakeup_ends_a_parked_recv_and_an_asyncio_recv(capsys):
     with psample.subscribe(groups=[99]) as sub:  # group 99 gets nothing: only wake-ups end a wait
         blocking = []
         for _ in range(5):
-            outcome = {}
-
-            def receive():
-                try:
-                    sub.recv()
-                except BaseException as e:  # noqa: B902 (reported to the test)
-                    outcome["error"] = e
-                outcome["end"] = time.monotonic()
-            thread = threading.Thread(target=receive, daemon=True)
-            thread.start()
-            time.sleep(0.1)
-            assert thread.is_alive()
+            thread, outcome = parked_recv(sub)
             start = time.monotonic()
             sub.wakeup()
             thread.join(5)
@@ -295,18 +301,7 @@ def test_close_from_another_thread_ends_a_blocking_recv(capsys):
     timings = []
     for _ in range(3):
         sub = psample.subscribe(groups=[99])
-        outcome = {}
-
-        def receive():
-            try:
-                sub.recv()
-            except BaseException as e:  # noqa: B902 (reported to the test)
-                outcome["error"] = e
-            outcome["end"] = time.monotonic()
-        thread = threading.Thread(target=receive, daemon=True)
-        thread.start()
-        time.sleep(0.1)
-        assert thread.is_alive()
+        thread, outcome = parked_recv(sub)
         start = time.monotonic()
         sub.close()
         returned = time.monotonic()
