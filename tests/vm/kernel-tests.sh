@@ -99,9 +99,10 @@ paced_syscalls() {
 }
 run_case "system calls per receive, paced stream (2,000/s): at most 1.05 per psample_recv" paced_syscalls
 run_case "PSAMPLE_SUB_ENOBUFS: one -ENOBUFS, then on, still exact" in_sampled_ns 1 128 "$faults" enobufs
-# 10,000 cycles on 6.1 and 6.12 (the published figures); 2,000 on the other kernels of the matrix,
-# which keeps the whole make test within its time budget.
-case $(kernel_series) in 6.1 | 6.12) churn_cycles=10000 ;; *) churn_cycles=2000 ;; esac
+# 2,000 cycles on every kernel: a descriptor or 1 KiB leaked per cycle shows (the check is fds and
+# RSS before and after), and make test stays within its time budget (10,000 took 4 minutes on 6.12
+# under TCG). `faults churn 10000` is the longer run by hand.
+churn_cycles=2000
 run_case "churn: $churn_cycles subscribe/receive/close cycles" in_sampled_ns 1 128 "$faults" churn "$churn_cycles"
 make_named_namespaces
 run_case "subscribe in another namespace by fd" unshare -n "$features" netns
